@@ -1,0 +1,55 @@
+"""Viva's tables: interview sessions, their messages, and one feedback report per session."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class InterviewSession(Table, tablename="sessions"):
+    public_id = Varchar(length=32, unique=True, index=True)
+    owner_id = Varchar(length=64, index=True)
+    job_title = Varchar(length=200)
+    company_name = Varchar(length=200)
+    cv_text = Text()
+    cv_filename = Varchar(length=255, null=True, default=None)
+    job_description_text = Text()
+    status = Varchar(length=20, default="in_progress")  # in_progress | completed
+    question_target = Integer(default=8)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Message(Table, tablename="messages"):
+    session = ForeignKey(references=InterviewSession, on_delete=OnDelete.cascade, index=True)
+    role = Varchar(length=16)  # assistant | user
+    content = Text()
+    # For interviewer questions: which question this is (1..N); null for the closing line.
+    question_number = Integer(null=True, default=None)
+    is_closing = Boolean(default=False)
+    # Spoken turns: how long the audio was, and the per-stage timings of the turn.
+    audio_duration_ms = Integer(null=True, default=None)
+    timings = JSON(null=True, default=None)
+    interrupted = Boolean(default=False)
+    created_at = Timestamptz()
+
+
+class Feedback(Table, tablename="feedback"):
+    session = ForeignKey(
+        references=InterviewSession, on_delete=OnDelete.cascade, unique=True, index=True
+    )
+    interview_score = Integer()
+    # JSON arrays of strings (the reference stores these sections as TEXT).
+    strengths = JSON()
+    weaknesses = JSON()
+    cv_improvements = JSON()
+    created_at = Timestamptz()

@@ -1,0 +1,22 @@
+"""``python -m server``: migrate, start the models, serve on VIVA_HOST:VIVA_PORT."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from server.app import create_app
+from server.settings import Settings
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings.from_env()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

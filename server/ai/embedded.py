@@ -1,0 +1,97 @@
+"""The embedded default LLM: llama.cpp's OpenAI-compatible server, run in-process via xllamacpp."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from server.ai.model_files import BUILDS, assemble, terminal_progress
+from server.errors import AIServiceError
+from server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedLlamaServer:
+    """Serves one GGUF model on a loopback port for as long as this object is running.
+
+    One slot (``n_parallel = 1``) keeps the whole context for one conversation's prefix, so
+    llama.cpp's prompt cache turns a follow-up turn's prefill into a few new tokens.
+    """
+
+    def __init__(self, model_path: Path, *, threads: int = 2, context_tokens: int = 8192) -> None:
+        self.model_path = model_path
+        self.threads = threads
+        self.context_tokens = context_tokens
+        self.port = 0
+        self._server: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, ready_timeout_s: float = 120.0) -> None:
+        """Load the model and wait until the server answers (blocking; call off the loop)."""
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.model_path)
+        params.n_ctx = self.context_tokens
+        params.n_parallel = 1
+        params.cpuparams.n_threads = self.threads
+        params.cpuparams_batch.n_threads = self.threads
+        params.cache_prompt = True
+        self.port = _free_port()
+        params.port = self.port
+        params.hostnames = ["127.0.0.1"]
+        started = time.perf_counter()
+        self._server = xllamacpp.Server(params)
+        deadline = started + ready_timeout_s
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.perf_counter() > deadline:
+                self.stop()
+                raise AIServiceError("The embedded language model did not start in time.")
+            time.sleep(0.1)
+        logger.info(
+            "Embedded LLM %s ready on port %d in %.1f s",
+            self.model_path.name,
+            self.port,
+            time.perf_counter() - started,
+        )
+
+    async def start_async(self) -> None:
+        await asyncio.to_thread(self.start)
+
+    def stop(self) -> None:
+        # xllamacpp serves until the Server object is freed.
+        self._server = None
+
+
+async def start_embedded_llm(settings: Settings) -> EmbeddedLlamaServer:
+    """Assemble (first run only) and serve the configured embedded model."""
+    build = BUILDS[settings.llm_profile]
+    path = await asyncio.to_thread(
+        assemble, build, settings.models_dir, terminal_progress(f"Assembling {build.description}")
+    )
+    server = EmbeddedLlamaServer(
+        path, threads=settings.llm_threads, context_tokens=settings.llm_context_tokens
+    )
+    await server.start_async()
+    return server

@@ -1,0 +1,131 @@
+"""The chat model behind a small Protocol, with one real adapter: any OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import openai
+
+from server.errors import AIServiceError
+
+logger = logging.getLogger(__name__)
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+class ChatModel(Protocol):
+    """What the interview engine and feedback service need from a language model."""
+
+    def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
+    ) -> AsyncIterator[str]:
+        """Yield the reply's text as it is generated."""
+        ...
+
+    async def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
+        max_tokens: int,
+        temperature: float = 0.2,
+    ) -> Any:
+        """Return the reply parsed as JSON, asking the server to follow ``schema``."""
+        ...
+
+
+class OpenAIChatModel:
+    """Talks to OpenAI, vLLM, Ollama or the embedded llama.cpp server through the ``openai`` SDK.
+
+    The SDK retries connection errors, 408/409/429 and 5xx with exponential backoff
+    (``max_retries``); anything that still fails is wrapped as ``AIServiceError``.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        timeout_s: float = 120.0,
+        max_retries: int = 2,
+    ) -> None:
+        self.model = model
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            timeout=timeout_s,
+            max_retries=max_retries,
+        )
+
+    async def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
+    ) -> AsyncIterator[str]:
+        try:
+            stream = await self._client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stream=True,
+            )
+            async with stream:
+                async for chunk in stream:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+        except openai.OpenAIError as err:
+            raise AIServiceError(f"The language model failed: {_describe(err)}") from err
+
+    async def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
+        max_tokens: int,
+        temperature: float = 0.2,
+    ) -> Any:
+        try:
+            response = await self._client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
+                max_tokens=max_tokens,
+                temperature=temperature,
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": schema_name, "strict": True, "schema": schema},
+                },
+            )
+        except openai.OpenAIError as err:
+            raise AIServiceError(f"The language model failed: {_describe(err)}") from err
+        content = response.choices[0].message.content if response.choices else None
+        if not content:
+            raise AIServiceError("The language model returned an empty reply.")
+        try:
+            return json.loads(content)
+        except json.JSONDecodeError as err:
+            raise AIServiceError(f"The language model returned invalid JSON: {err}") from err
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _describe(err: openai.OpenAIError) -> str:
+    if isinstance(err, openai.APIStatusError):
+        return f"HTTP {err.status_code}: {err.message}"
+    if isinstance(err, openai.APITimeoutError):
+        return "request timed out"
+    if isinstance(err, openai.APIConnectionError):
+        return "could not connect to the model server"
+    return str(err) or type(err).__name__

@@ -1,0 +1,35 @@
+"""Wires repositories, services and engines together; the app factory builds one of these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.ai.llm import ChatModel
+from server.repositories.feedback import FeedbackRepository
+from server.repositories.sessions import MessageRepository, SessionRepository
+from server.services.feedback import FeedbackService
+from server.services.interview import InterviewEngine
+from server.services.sessions import SessionService
+from server.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    llm: ChatModel
+    sessions: SessionService
+    interview: InterviewEngine
+    feedback: FeedbackService
+
+
+def build_services(settings: Settings, llm: ChatModel) -> Services:
+    session_repo = SessionRepository()
+    message_repo = MessageRepository()
+    sessions = SessionService(settings, session_repo, message_repo)
+    return Services(
+        settings=settings,
+        llm=llm,
+        sessions=sessions,
+        interview=InterviewEngine(llm, session_repo, message_repo),
+        feedback=FeedbackService(llm, sessions, session_repo, message_repo, FeedbackRepository()),
+    )

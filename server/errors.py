@@ -1,0 +1,47 @@
+"""One error hierarchy for the whole app, mapped to HTTP responses in ``server.app``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationError(AppError):
+    status_code = 422
+    code = "validation_error"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class AIServiceError(AppError):
+    """The language model failed or answered something we cannot use."""
+
+    status_code = 502
+    code = "ai_service_error"

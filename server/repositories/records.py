@@ -1,0 +1,63 @@
+"""Plain records handed out by repositories, so nothing above them sees Piccolo rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+MessageRole = Literal["assistant", "user"]
+SessionStatus = Literal["in_progress", "completed"]
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    public_id: str
+    owner_id: str
+    job_title: str
+    company_name: str
+    cv_text: str
+    cv_filename: str | None
+    job_description_text: str
+    status: SessionStatus
+    question_target: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    public_id: str
+    job_title: str
+    company_name: str
+    status: SessionStatus
+    question_target: int
+    questions_asked: int
+    score: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: int
+    role: MessageRole
+    content: str
+    question_number: int | None
+    is_closing: bool
+    audio_duration_ms: int | None
+    timings: dict[str, Any] | None
+    interrupted: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    id: int
+    session_id: int
+    interview_score: int
+    strengths: list[str]
+    weaknesses: list[str]
+    cv_improvements: list[str]
+    created_at: datetime

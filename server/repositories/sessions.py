@@ -1,0 +1,186 @@
+"""Interview sessions and their messages: the only code that touches those Piccolo tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from models.tables import Feedback, InterviewSession, Message
+from server.repositories.records import MessageRecord, SessionRecord, SessionSummary
+
+
+def _now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def _json(value: Any) -> Any:
+    # Piccolo's JSON column returns a str on SQLite and PostgreSQL alike.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _session(row: Mapping[str, Any]) -> SessionRecord:
+    return SessionRecord(
+        id=row["id"],
+        public_id=row["public_id"],
+        owner_id=row["owner_id"],
+        job_title=row["job_title"],
+        company_name=row["company_name"],
+        cv_text=row["cv_text"],
+        cv_filename=row["cv_filename"],
+        job_description_text=row["job_description_text"],
+        status=row["status"],
+        question_target=row["question_target"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _message(row: Mapping[str, Any]) -> MessageRecord:
+    return MessageRecord(
+        id=row["id"],
+        role=row["role"],
+        content=row["content"],
+        question_number=row["question_number"],
+        is_closing=bool(row["is_closing"]),
+        audio_duration_ms=row["audio_duration_ms"],
+        timings=_json(row["timings"]),
+        interrupted=bool(row["interrupted"]),
+        created_at=row["created_at"],
+    )
+
+
+class SessionRepository:
+    async def create(
+        self,
+        *,
+        public_id: str,
+        owner_id: str,
+        job_title: str,
+        company_name: str,
+        cv_text: str,
+        cv_filename: str | None,
+        job_description_text: str,
+        question_target: int,
+    ) -> SessionRecord:
+        now = _now()
+        row = InterviewSession(
+            public_id=public_id,
+            owner_id=owner_id,
+            job_title=job_title,
+            company_name=company_name,
+            cv_text=cv_text,
+            cv_filename=cv_filename,
+            job_description_text=job_description_text,
+            status="in_progress",
+            question_target=question_target,
+            created_at=now,
+            updated_at=now,
+        )
+        await row.save()
+        return _session(row.to_dict())
+
+    async def get_owned(self, public_id: str, owner_id: str) -> SessionRecord | None:
+        row = (
+            await InterviewSession.select()
+            .where(
+                (InterviewSession.public_id == public_id) & (InterviewSession.owner_id == owner_id)
+            )
+            .first()
+        )
+        return _session(row) if row else None
+
+    async def list_owned(self, owner_id: str) -> list[SessionSummary]:
+        rows = (
+            await InterviewSession.select(
+                InterviewSession.id,
+                InterviewSession.public_id,
+                InterviewSession.job_title,
+                InterviewSession.company_name,
+                InterviewSession.status,
+                InterviewSession.question_target,
+                InterviewSession.created_at,
+                InterviewSession.updated_at,
+            )
+            .where(InterviewSession.owner_id == owner_id)
+            .order_by(InterviewSession.created_at, ascending=False)
+            .order_by(InterviewSession.id, ascending=False)
+        )
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        scores = {
+            r["session"]: r["interview_score"]
+            for r in await Feedback.select(Feedback.session, Feedback.interview_score).where(
+                Feedback.session.is_in(ids)
+            )
+        }
+        asked: dict[int, int] = {}
+        for r in await Message.select(Message.session, Message.question_number).where(
+            Message.session.is_in(ids) & Message.question_number.is_not_null()
+        ):
+            asked[r["session"]] = max(asked.get(r["session"], 0), r["question_number"])
+        return [
+            SessionSummary(
+                public_id=r["public_id"],
+                job_title=r["job_title"],
+                company_name=r["company_name"],
+                status=r["status"],
+                question_target=r["question_target"],
+                questions_asked=asked.get(r["id"], 0),
+                score=scores.get(r["id"]),
+                created_at=r["created_at"],
+                updated_at=r["updated_at"],
+            )
+            for r in rows
+        ]
+
+    async def set_status(self, session_id: int, status: str) -> None:
+        await InterviewSession.update(
+            {InterviewSession.status: status, InterviewSession.updated_at: _now()}
+        ).where(InterviewSession.id == session_id)
+
+    async def delete(self, session_id: int) -> None:
+        # Explicit child deletes so SQLite without foreign-key enforcement loses nothing either.
+        async with InterviewSession._meta.db.transaction():
+            await Feedback.delete().where(Feedback.session == session_id)
+            await Message.delete().where(Message.session == session_id)
+            await InterviewSession.delete().where(InterviewSession.id == session_id)
+
+
+class MessageRepository:
+    async def add(
+        self,
+        session_id: int,
+        *,
+        role: str,
+        content: str,
+        question_number: int | None = None,
+        is_closing: bool = False,
+        audio_duration_ms: int | None = None,
+        timings: Mapping[str, Any] | None = None,
+        interrupted: bool = False,
+    ) -> MessageRecord:
+        row = Message(
+            session=session_id,
+            role=role,
+            content=content,
+            question_number=question_number,
+            is_closing=is_closing,
+            audio_duration_ms=audio_duration_ms,
+            timings=json.dumps(dict(timings)) if timings is not None else None,
+            interrupted=interrupted,
+            created_at=_now(),
+        )
+        await row.save()
+        await InterviewSession.update({InterviewSession.updated_at: _now()}).where(
+            InterviewSession.id == session_id
+        )
+        data = row.to_dict()
+        data["session"] = session_id
+        return _message(data)
+
+    async def list_for_session(self, session_id: int) -> list[MessageRecord]:
+        rows = await Message.select().where(Message.session == session_id).order_by(Message.id)
+        return [_message(r) for r in rows]

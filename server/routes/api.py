@@ -1,0 +1,161 @@
+"""The JSON API: thin handlers that parse, call one service, and map the result."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post
+from litestar.enums import RequestEncodingType
+from litestar.di import NamedDependency
+from litestar.params import Body, FromPath, JSONBody
+
+from server.container import Services
+from server.errors import AIServiceError, NotFound
+from server.routes.schemas import (
+    AnswerIn,
+    CreateSessionForm,
+    FeedbackOut,
+    MessageOut,
+    ProgressOut,
+    SessionOut,
+    SessionSummaryOut,
+    TurnOut,
+)
+from server.services.sessions import NewSession
+
+
+class SessionController(Controller):
+    path = "/api/sessions"
+    tags = ["sessions"]
+
+    @post("/", summary="Create an interview session")
+    async def create_session(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        data: Annotated[CreateSessionForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> SessionOut:
+        cv_file = await data.cv_file.read() if data.cv_file is not None else None
+        # Browsers send an empty file part when no file was chosen.
+        if data.cv_file is not None and not data.cv_file.filename and not cv_file:
+            cv_file = None
+        session = await services.sessions.create(
+            owner_id,
+            NewSession(
+                job_title=data.job_title,
+                company_name=data.company_name,
+                job_description=data.job_description,
+                question_count=data.question_count,
+                cv_text=data.cv_text,
+                cv_filename=data.cv_file.filename if data.cv_file is not None else None,
+                cv_file=cv_file,
+            ),
+        )
+        state = await services.interview.state(session)
+        return SessionOut.of(session, [], state)
+
+    @get("/", summary="List my sessions, newest first")
+    async def list_sessions(
+        self, services: NamedDependency[Services], owner_id: NamedDependency[str]
+    ) -> list[SessionSummaryOut]:
+        return [SessionSummaryOut.of(s) for s in await services.sessions.list(owner_id)]
+
+    @get("/{session_id:str}", summary="One session with its transcript and progress")
+    async def get_session(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> SessionOut:
+        session = await services.sessions.get(session_id, owner_id)
+        messages = await services.sessions.messages_of(session)
+        return SessionOut.of(session, messages, await services.interview.state(session))
+
+    @delete("/{session_id:str}", summary="Delete a session with its messages and feedback")
+    async def delete_session(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> None:
+        await services.sessions.delete(session_id, owner_id)
+
+    @post(
+        "/{session_id:str}/next",
+        status_code=200,
+        summary="The interviewer's next message (first question, or a retry after a model error)",
+    )
+    async def next_message(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> TurnOut:
+        session = await services.sessions.get(session_id, owner_id)
+        reply = await services.interview.next_message(session)
+        state = await services.interview.state(session)
+        return TurnOut(answer=None, reply=MessageOut.of(reply), progress=ProgressOut.of(state))
+
+    @post("/{session_id:str}/answers", summary="Answer by text; returns the interviewer's reply")
+    async def answer(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+        data: JSONBody[AnswerIn],
+    ) -> TurnOut:
+        session = await services.sessions.get(session_id, owner_id)
+        answer = await services.interview.submit_answer(
+            session, data.text, max_chars=services.settings.max_answer_chars
+        )
+        try:
+            reply = await services.interview.next_message(session)
+        except AIServiceError as err:
+            err.details.update(answer_saved=True, retry=f"POST {self.path}/{session_id}/next")
+            raise
+        state = await services.interview.state(await services.sessions.get(session_id, owner_id))
+        return TurnOut(
+            answer=MessageOut.of(answer), reply=MessageOut.of(reply), progress=ProgressOut.of(state)
+        )
+
+    @post("/{session_id:str}/end", status_code=200, summary="End the interview now")
+    async def end(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> TurnOut:
+        session = await services.sessions.get(session_id, owner_id)
+        closing = await services.interview.end(session)
+        state = await services.interview.state(await services.sessions.get(session_id, owner_id))
+        return TurnOut(
+            answer=None,
+            reply=MessageOut.of(closing) if closing else None,
+            progress=ProgressOut.of(state),
+        )
+
+    @post(
+        "/{session_id:str}/feedback",
+        status_code=200,
+        summary="Generate (once) and return the feedback report",
+    )
+    async def create_feedback(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> FeedbackOut:
+        record = await services.feedback.generate_feedback(session_id, owner_id)
+        return FeedbackOut.of(session_id, record)
+
+    @get("/{session_id:str}/feedback", summary="The stored feedback report")
+    async def get_feedback(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> FeedbackOut:
+        record = await services.feedback.get_feedback(session_id, owner_id)
+        if record is None:
+            raise NotFound("This session has no feedback yet.")
+        return FeedbackOut.of(session_id, record)

@@ -1,0 +1,163 @@
+"""Request and response shapes of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar.datastructures import UploadFile
+
+from server.repositories.records import (
+    FeedbackRecord,
+    MessageRecord,
+    SessionRecord,
+    SessionSummary,
+)
+from server.services.interview import InterviewState
+
+
+class CreateSessionForm(msgspec.Struct):
+    """multipart/form-data: the CV comes as ``cv_file`` (PDF, DOCX, TXT) or ``cv_text``."""
+
+    job_title: str
+    company_name: str
+    job_description: str
+    question_count: int | None = None
+    cv_text: str | None = None
+    cv_file: UploadFile | None = None
+
+
+class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, description="The candidate's typed answer")]
+
+
+class ProgressOut(msgspec.Struct):
+    question: int
+    total: int
+    awaiting: str
+    label: str
+
+    @classmethod
+    def of(cls, state: InterviewState) -> ProgressOut:
+        shown = max(state.asked, 1) if state.awaiting != "finished" else state.asked
+        return cls(
+            question=state.asked,
+            total=state.total,
+            awaiting=state.awaiting,
+            label=f"Question {shown} of {state.total}",
+        )
+
+
+class MessageOut(msgspec.Struct):
+    id: int
+    role: str
+    content: str
+    question_number: int | None
+    is_closing: bool
+    interrupted: bool
+    audio_duration_ms: int | None
+    timings: dict[str, Any] | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: MessageRecord) -> MessageOut:
+        return cls(
+            id=m.id,
+            role=m.role,
+            content=m.content,
+            question_number=m.question_number,
+            is_closing=m.is_closing,
+            interrupted=m.interrupted,
+            audio_duration_ms=m.audio_duration_ms,
+            timings=m.timings,
+            created_at=m.created_at,
+        )
+
+
+class SessionSummaryOut(msgspec.Struct):
+    id: str
+    job_title: str
+    company_name: str
+    status: str
+    questions_asked: int
+    question_count: int
+    score: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, s: SessionSummary) -> SessionSummaryOut:
+        return cls(
+            id=s.public_id,
+            job_title=s.job_title,
+            company_name=s.company_name,
+            status=s.status,
+            questions_asked=s.questions_asked,
+            question_count=s.question_target,
+            score=s.score,
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+        )
+
+
+class SessionOut(msgspec.Struct):
+    id: str
+    job_title: str
+    company_name: str
+    status: str
+    question_count: int
+    cv_text: str
+    cv_filename: str | None
+    job_description: str
+    created_at: datetime
+    updated_at: datetime
+    progress: ProgressOut
+    messages: list[MessageOut]
+
+    @classmethod
+    def of(
+        cls, s: SessionRecord, messages: list[MessageRecord], state: InterviewState
+    ) -> SessionOut:
+        return cls(
+            id=s.public_id,
+            job_title=s.job_title,
+            company_name=s.company_name,
+            status=s.status,
+            question_count=s.question_target,
+            cv_text=s.cv_text,
+            cv_filename=s.cv_filename,
+            job_description=s.job_description_text,
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+            progress=ProgressOut.of(state),
+            messages=[MessageOut.of(m) for m in messages],
+        )
+
+
+class TurnOut(msgspec.Struct):
+    """The result of a typed answer: what was stored, and the interviewer's reply."""
+
+    answer: MessageOut | None
+    reply: MessageOut | None
+    progress: ProgressOut
+
+
+class FeedbackOut(msgspec.Struct):
+    session_id: str
+    score: int
+    strengths: list[str]
+    weaknesses: list[str]
+    cv_improvements: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, public_id: str, f: FeedbackRecord) -> FeedbackOut:
+        return cls(
+            session_id=public_id,
+            score=f.interview_score,
+            strengths=f.strengths,
+            weaknesses=f.weaknesses,
+            cv_improvements=f.cv_improvements,
+            created_at=f.created_at,
+        )

@@ -1,0 +1,200 @@
+"""The interview engine: one conversation, two input channels (typed answers and voice).
+
+Candidate answers are stored before the model is asked anything, so a model failure never
+loses an answer; the next interviewer message can simply be requested again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from server.ai.llm import ChatModel
+from server.errors import AIServiceError, Conflict, ValidationError
+from server.repositories.records import MessageRecord, SessionRecord
+from server.repositories.sessions import MessageRepository, SessionRepository
+from server.services.prompts import NOTE_PREFIX, interview_messages
+
+logger = logging.getLogger(__name__)
+
+Awaiting = Literal["question", "answer", "finished"]
+
+QUESTION_MAX_TOKENS = 140
+CLOSING_MAX_TOKENS = 90
+MAX_REPLY_CHARS = 700
+
+
+@dataclass(frozen=True)
+class InterviewState:
+    asked: int  # questions asked so far: k in "Question k of N"
+    total: int
+    awaiting: Awaiting
+    last_interviewer_text: str | None
+
+    @property
+    def next_is_closing(self) -> bool:
+        return self.asked >= self.total
+
+
+def interview_state(session: SessionRecord, history: Sequence[MessageRecord]) -> InterviewState:
+    asked = max((m.question_number or 0 for m in history), default=0)
+    last_assistant = next((m.content for m in reversed(history) if m.role == "assistant"), None)
+    awaiting: Awaiting
+    if session.status == "completed":
+        awaiting = "finished"
+    elif history and history[-1].role == "assistant":
+        awaiting = "answer"
+    else:
+        awaiting = "question"
+    return InterviewState(
+        asked, session.question_target, awaiting, last_interviewer_text=last_assistant
+    )
+
+
+_LABEL = re.compile(
+    r"^\s*(?:\*\*)?(?:interviewer|viva|assistant|question\s*\d+(?:\s*(?:of|/)\s*\d+)?)\s*(?:\*\*)?\s*[:.\-–—]\s*",
+    re.IGNORECASE,
+)
+# Small models sometimes carry on and write the candidate's side too.
+_ROLE_BREAK = re.compile(r"\n\s*(?:candidate|you|user|me)\s*:", re.IGNORECASE)
+
+
+def clean_reply(text: str) -> str:
+    """Make model output speakable: no labels, markdown or invented candidate turns."""
+    text = _ROLE_BREAK.split(text, maxsplit=1)[0]
+    text = text.split(NOTE_PREFIX, 1)[0]
+    text = re.sub(r"[*_#`]+", "", text)
+    while (stripped := _LABEL.sub("", text, count=1)) != text:
+        text = stripped
+    text = re.sub(r"\s+", " ", text).strip().strip('"').strip()
+    if len(text) > MAX_REPLY_CHARS:
+        cut = text[:MAX_REPLY_CHARS]
+        end = max(cut.rfind("?"), cut.rfind("."), cut.rfind("!"))
+        text = cut[: end + 1] if end > 0 else cut
+    return text
+
+
+class InterviewEngine:
+    def __init__(
+        self, llm: ChatModel, sessions: SessionRepository, messages: MessageRepository
+    ) -> None:
+        self.llm = llm
+        self.sessions = sessions
+        self.messages = messages
+
+    async def state(self, session: SessionRecord) -> InterviewState:
+        return interview_state(session, await self.messages.list_for_session(session.id))
+
+    async def submit_answer(
+        self,
+        session: SessionRecord,
+        text: str,
+        *,
+        max_chars: int,
+        audio_duration_ms: int | None = None,
+        timings: Mapping[str, Any] | None = None,
+    ) -> MessageRecord:
+        """Store the candidate's answer; it must follow an interviewer question."""
+        text = text.strip()
+        if not text:
+            raise ValidationError("The answer is empty.")
+        if len(text) > max_chars:
+            raise ValidationError(f"The answer is longer than {max_chars} characters.")
+        state = await self.state(session)
+        if state.awaiting != "answer":
+            raise Conflict(_not_now("an answer", state))
+        record = await self.messages.add(
+            session.id,
+            role="user",
+            content=text,
+            audio_duration_ms=audio_duration_ms,
+            timings=timings,
+        )
+        logger.info("session %s: stored answer %d", session.public_id, state.asked)
+        return record
+
+    async def stream_reply(
+        self, session: SessionRecord, *, end_now: bool = False
+    ) -> AsyncIterator[str]:
+        """Text deltas of the next interviewer message. Nothing is stored: see ``save_reply``."""
+        history = await self.messages.list_for_session(session.id)
+        state = interview_state(session, history)
+        if state.awaiting != "question":
+            raise Conflict(_not_now("a new interviewer message", state))
+        closing = end_now or state.next_is_closing
+        prompt = interview_messages(session, history, end_now=end_now)
+        max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
+        async for delta in self.llm.stream_chat(prompt, max_tokens=max_tokens):
+            yield delta
+
+    async def save_reply(
+        self,
+        session: SessionRecord,
+        text: str,
+        *,
+        end_now: bool = False,
+        interrupted: bool = False,
+        timings: Mapping[str, Any] | None = None,
+    ) -> MessageRecord:
+        """Store what the interviewer said (for voice: what was actually spoken)."""
+        state = await self.state(session)
+        closing = end_now or state.next_is_closing
+        record = await self.messages.add(
+            session.id,
+            role="assistant",
+            content=text,
+            question_number=None if closing else state.asked + 1,
+            is_closing=closing,
+            interrupted=interrupted,
+            timings=timings,
+        )
+        if closing:
+            await self.sessions.set_status(session.id, "completed")
+        logger.info(
+            "session %s: stored %s",
+            session.public_id,
+            "closing line" if closing else f"question {state.asked + 1}",
+        )
+        return record
+
+    async def next_message(self, session: SessionRecord) -> MessageRecord:
+        """The interviewer's next message, generated and stored; idempotent while awaiting an answer."""
+        history = await self.messages.list_for_session(session.id)
+        state = interview_state(session, history)
+        if state.awaiting == "answer":
+            return history[-1]
+        if state.awaiting == "finished":
+            raise Conflict("The interview has finished.")
+        text = clean_reply("".join([d async for d in self.stream_reply(session)]))
+        if not text:
+            raise AIServiceError("The language model returned an empty interviewer message.")
+        return await self.save_reply(session, text)
+
+    async def end(self, session: SessionRecord) -> MessageRecord | None:
+        """End the interview now: a closing line if an answer is waiting for a reply, then done."""
+        state = await self.state(session)
+        if state.awaiting == "finished":
+            return None
+        if state.awaiting == "question" and state.asked > 0:
+            try:
+                text = clean_reply(
+                    "".join([d async for d in self.stream_reply(session, end_now=True)])
+                )
+            except AIServiceError:
+                logger.warning("session %s: no closing line (model failed)", session.public_id)
+                text = ""
+            if text:
+                return await self.save_reply(session, text, end_now=True)
+        await self.sessions.set_status(session.id, "completed")
+        return None
+
+
+def _not_now(what: str, state: InterviewState) -> str:
+    if state.awaiting == "finished":
+        return f"The interview has finished; it does not take {what}."
+    if state.awaiting == "question":
+        return f"The interview is waiting for the interviewer's next question, not {what}."
+    return f"The interview is waiting for the candidate's answer, not {what}."

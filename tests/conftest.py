@@ -1,0 +1,94 @@
+"""Shared fixtures. The database is chosen before Piccolo is imported:
+
+- default: a fresh SQLite file in a temporary directory;
+- ``VIVA_TEST_DATABASE_URL=postgresql://…``: that (empty) PostgreSQL database.
+
+``make test`` runs the whole suite on SQLite, then the ``db``-marked tests on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="viva-tests-"))
+os.environ["VIVA_DATA_DIR"] = str(_TMP)
+os.environ["VIVA_DATABASE_URL"] = os.environ.get("VIVA_TEST_DATABASE_URL") or (
+    f"sqlite:///{_TMP / 'test.sqlite3'}"
+)
+os.environ.setdefault("VIVA_SECRET_KEY", "test-secret")
+
+import pytest  # noqa: E402
+from litestar import Litestar  # noqa: E402
+from litestar.testing import AsyncTestClient  # noqa: E402
+
+from server.settings import Settings  # noqa: E402
+from tests.fakes import FakeChatModel  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+def pytest_report_header() -> str:
+    return f"viva database: {os.environ['VIVA_DATABASE_URL'].split('@')[-1]}"
+
+
+@pytest.fixture(scope="session")
+async def migrated() -> None:
+    from server.database import migrate
+
+    await migrate()
+
+
+@pytest.fixture
+async def db(migrated: None) -> AsyncIterator[None]:
+    """An empty, migrated database for one test."""
+    from models.tables import Feedback, InterviewSession, Message
+
+    for table in (Feedback, Message, InterviewSession):
+        await table.delete(force=True)
+    yield
+
+
+@pytest.fixture
+def settings() -> Settings:
+    # Migrations are applied once per run by the ``migrated`` fixture, not per app start-up.
+    import dataclasses
+
+    return dataclasses.replace(Settings.from_env(), migrate_on_startup=False)
+
+
+@pytest.fixture
+def fake_llm() -> FakeChatModel:
+    return FakeChatModel()
+
+
+@pytest.fixture
+def app(settings: Settings, fake_llm: FakeChatModel, db: None) -> Litestar:
+    from server.app import create_app
+
+    return create_app(settings, llm=fake_llm)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as c:
+        yield c
+
+
+@pytest.fixture
+async def other_client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A second visitor with their own owner cookie."""
+    async with AsyncTestClient(app=app) as c:
+        yield c
+
+
+@pytest.fixture
+def sample_cv() -> str:
+    return (DATA / "sample_cv.txt").read_text()
+
+
+@pytest.fixture
+def sample_jd() -> str:
+    return (DATA / "sample_job_description.txt").read_text()

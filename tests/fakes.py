@@ -1,0 +1,61 @@
+"""Fake engines for unit and integration tests (the real ones are exercised in slow tests)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from server.ai.llm import ChatMessage
+from server.errors import AIServiceError
+
+VALID_FEEDBACK: dict[str, Any] = {
+    "score": 6,
+    "strengths": ["Clear structure", "Named the tools used", "Stayed on topic"],
+    "weaknesses": ["Few numbers", "Little ownership shown", "Short answers"],
+    "cv_improvements": ["Add metrics", "List PostgreSQL", "Lead with backend work"],
+}
+
+
+class FakeChatModel:
+    """Answers like an interviewer, deterministically; can be told to fail or return junk."""
+
+    def __init__(self) -> None:
+        self.chat_calls: list[list[ChatMessage]] = []
+        self.json_calls: list[list[ChatMessage]] = []
+        self.json_replies: list[Any] = []  # consumed one per call; exceptions are raised
+        self.fail_next_chat: AIServiceError | None = None
+
+    async def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
+    ) -> AsyncIterator[str]:
+        self.chat_calls.append(list(messages))
+        if self.fail_next_chat is not None:
+            err, self.fail_next_chat = self.fail_next_chat, None
+            raise err
+        note = messages[-1].content
+        if "Do not ask another question" in note:
+            reply = "Thank you for your time today. Your feedback report is being prepared."
+        else:
+            number = re.search(r"Ask question (\d+) of (\d+)", note)
+            k = number.group(1) if number else "?"
+            reply = (
+                f"Interviewer: Thanks. Question {k}: tell me about your work as a backend engineer?"
+            )
+        for word in reply.split(" "):
+            yield word + " "
+
+    async def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
+        max_tokens: int,
+        temperature: float = 0.2,
+    ) -> Any:
+        self.json_calls.append(list(messages))
+        reply = self.json_replies.pop(0) if self.json_replies else VALID_FEEDBACK
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
