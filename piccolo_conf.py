@@ -1,4 +1,4 @@
-"""Piccolo configuration: the engine follows ``VIVA_DATABASE_URL`` (SQLite under ``var/`` by default)."""
+"""Piccolo configuration: the engine follows ``VIVA_DATABASE_URL`` (default: SQLite in ``var/``)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -16,6 +17,7 @@ from piccolo.table import Table
 
 
 class InterviewSession(Table, tablename="sessions"):
+    id: Serial  # Piccolo adds the primary key; declared for type checkers
     public_id = Varchar(length=32, unique=True, index=True)
     owner_id = Varchar(length=64, index=True)
     job_title = Varchar(length=200)
@@ -30,6 +32,7 @@ class InterviewSession(Table, tablename="sessions"):
 
 
 class Message(Table, tablename="messages"):
+    id: Serial
     session = ForeignKey(references=InterviewSession, on_delete=OnDelete.cascade, index=True)
     role = Varchar(length=16)  # assistant | user
     content = Text()
@@ -44,6 +47,7 @@ class Message(Table, tablename="messages"):
 
 
 class Feedback(Table, tablename="feedback"):
+    id: Serial
     session = ForeignKey(
         references=InterviewSession, on_delete=OnDelete.cascade, unique=True, index=True
     )

@@ -26,7 +26,7 @@ class OwnerSigner:
         return f"{owner_id}.{mac}"
 
     def verify(self, token: str) -> str | None:
-        owner_id, _, mac = token.rpartition(".")
+        owner_id, _, _mac = token.rpartition(".")
         if not owner_id or not hmac.compare_digest(self.sign(owner_id), token):
             return None
         return owner_id
@@ -69,19 +69,19 @@ class OwnerMiddleware:
         )
         owner_id = owner_from_cookie_header(self.signer, header)
         new_cookie: str | None = None
-        if owner_id is None and scope["type"] == "http":
+        if owner_id is None and str(scope["type"]) == "http":
             owner_id = self.signer.new_owner_id()
             new_cookie = (
                 f"{COOKIE_NAME}={self.signer.sign(owner_id)}; Path=/; Max-Age={COOKIE_MAX_AGE_S}; "
                 f"HttpOnly; SameSite=Lax{'; Secure' if self.secure else ''}"
             )
-        scope.setdefault("state", {})["owner_id"] = owner_id  # type: ignore[typeddict-item]
+        scope.setdefault("state", {})["owner_id"] = owner_id
 
         async def send_with_cookie(message: Message) -> None:
             if new_cookie and message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"set-cookie", new_cookie.encode("latin-1")))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

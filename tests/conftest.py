@@ -42,13 +42,12 @@ async def migrated() -> None:
 
 
 @pytest.fixture
-async def db(migrated: None) -> AsyncIterator[None]:
+async def db(migrated: None) -> None:
     """An empty, migrated database for one test."""
     from models.tables import Feedback, InterviewSession, Message
 
     for table in (Feedback, Message, InterviewSession):
         await table.delete(force=True)
-    yield
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from server.errors import AIServiceError
 
@@ -75,7 +76,7 @@ class OpenAIChatModel:
         try:
             stream = await self._client.chat.completions.create(
                 model=self.model,
-                messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
+                messages=_wire(messages),
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stream=True,
@@ -99,7 +100,7 @@ class OpenAIChatModel:
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
-                messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
+                messages=_wire(messages),
                 max_tokens=max_tokens,
                 temperature=temperature,
                 response_format={
@@ -119,6 +120,12 @@ class OpenAIChatModel:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _wire(messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
+    return [
+        cast("ChatCompletionMessageParam", {"role": m.role, "content": m.content}) for m in messages
+    ]
 
 
 def _describe(err: openai.OpenAIError) -> str:

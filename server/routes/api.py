@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.enums import RequestEncodingType
 from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 
 from server.container import Services
@@ -26,7 +26,7 @@ from server.services.sessions import NewSession
 
 class SessionController(Controller):
     path = "/api/sessions"
-    tags = ["sessions"]
+    tags = ["sessions"]  # noqa: RUF012 (Litestar declares it as an instance attribute)
 
     @post("/", summary="Create an interview session")
     async def create_session(
@@ -58,7 +58,7 @@ class SessionController(Controller):
     async def list_sessions(
         self, services: NamedDependency[Services], owner_id: NamedDependency[str]
     ) -> list[SessionSummaryOut]:
-        return [SessionSummaryOut.of(s) for s in await services.sessions.list(owner_id)]
+        return [SessionSummaryOut.of(s) for s in await services.sessions.list_owned(owner_id)]
 
     @get("/{session_id:str}", summary="One session with its transcript and progress")
     async def get_session(

@@ -1,4 +1,4 @@
-"""Turn an uploaded CV (PDF, DOCX, TXT) into plain text, with clear errors for what we can't read."""
+"""Turn an uploaded CV (PDF, DOCX, TXT) into plain text, with clear errors when we can't."""
 
 from __future__ import annotations
 

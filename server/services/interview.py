@@ -161,7 +161,7 @@ class InterviewEngine:
         return record
 
     async def next_message(self, session: SessionRecord) -> MessageRecord:
-        """The interviewer's next message, generated and stored; idempotent while awaiting an answer."""
+        """Generate and store the interviewer's next message (idempotent while awaiting an answer)."""
         history = await self.messages.list_for_session(session.id)
         state = interview_state(session, history)
         if state.awaiting == "answer":

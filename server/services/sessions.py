@@ -104,7 +104,7 @@ class SessionService:
             raise NotFound("No such interview session.")
         return record
 
-    async def list(self, owner_id: str) -> list[SessionSummary]:
+    async def list_owned(self, owner_id: str) -> list[SessionSummary]:
         return await self.sessions.list_owned(owner_id)
 
     async def messages_of(self, session: SessionRecord) -> list[MessageRecord]:

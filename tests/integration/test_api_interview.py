@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from server.errors import AIServiceError
@@ -48,7 +50,7 @@ async def test_prompt_is_append_only(
     await run_interview(client, sid, ["A.", "B.", "C."])
     calls = fake_llm.chat_calls
     assert len(calls) == 4
-    for earlier, later in zip(calls, calls[1:], strict=False):
+    for earlier, later in itertools.pairwise(calls):
         # Everything but the newest user turn is repeated verbatim: the server's cache reuses it.
         assert later[: len(earlier) - 1] == earlier[:-1]
         assert later[len(earlier) - 1].content.startswith(earlier[-1].content.split("\n\n")[0])
@@ -64,7 +66,9 @@ async def test_answer_is_kept_when_the_model_fails_and_retry_works(
     sid = await _new(client, sample_cv, sample_jd)
     await client.post(f"/api/sessions/{sid}/next")
     fake_llm.fail_next_chat = AIServiceError("The language model failed: HTTP 503")
-    response = await client.post(f"/api/sessions/{sid}/answers", json={"text": "My precious answer."})
+    response = await client.post(
+        f"/api/sessions/{sid}/answers", json={"text": "My precious answer."}
+    )
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["code"] == "ai_service_error"
@@ -85,9 +89,13 @@ async def test_answer_rules(client: Client, sample_cv: str, sample_jd: str) -> N
     response = await client.post(f"/api/sessions/{sid}/answers", json={"text": "Early."})
     assert response.status_code == 409
     await client.post(f"/api/sessions/{sid}/next")
-    assert (await client.post(f"/api/sessions/{sid}/answers", json={"text": "   "})).status_code == 422
+    assert (
+        await client.post(f"/api/sessions/{sid}/answers", json={"text": "   "})
+    ).status_code == 422
     too_long = "word " * 2000
-    assert (await client.post(f"/api/sessions/{sid}/answers", json={"text": too_long})).status_code == 422
+    assert (
+        await client.post(f"/api/sessions/{sid}/answers", json={"text": too_long})
+    ).status_code == 422
 
 
 async def test_resume_where_it_stopped(client: Client, sample_cv: str, sample_jd: str) -> None:
@@ -140,7 +148,9 @@ async def test_feedback_is_generated_once(
     assert (await client.get(f"/api/sessions/{sid}/feedback")).json() == first
 
 
-async def test_feedback_for_an_empty_interview(client: Client, sample_cv: str, sample_jd: str) -> None:
+async def test_feedback_for_an_empty_interview(
+    client: Client, sample_cv: str, sample_jd: str
+) -> None:
     sid = await _new(client, sample_cv, sample_jd)
     await client.post(f"/api/sessions/{sid}/next")
     response = await client.post(f"/api/sessions/{sid}/feedback")
@@ -153,7 +163,11 @@ async def test_junk_feedback_is_retried_then_reported_and_the_interview_kept(
 ) -> None:
     sid = await _new(client, sample_cv, sample_jd)
     await run_interview(client, sid, ["A.", "B.", "C."])
-    fake_llm.json_replies = [{"score": "7"}, {**VALID_FEEDBACK, "score": 11}, ["not", "an", "object"]]
+    fake_llm.json_replies = [
+        {"score": "7"},
+        {**VALID_FEEDBACK, "score": 11},
+        ["not", "an", "object"],
+    ]
     response = await client.post(f"/api/sessions/{sid}/feedback")
     assert response.status_code == 502
     assert "after 3 attempts" in response.json()["error"]["message"]

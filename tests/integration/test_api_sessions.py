@@ -48,10 +48,17 @@ async def test_create_with_pasted_cv(client: Client, sample_cv: str, sample_jd: 
     assert "samesite=lax" in response.headers["set-cookie"].lower()
 
 
-async def test_default_question_count_is_eight(client: Client, sample_cv: str, sample_jd: str) -> None:
+async def test_default_question_count_is_eight(
+    client: Client, sample_cv: str, sample_jd: str
+) -> None:
     response = await client.post(
         "/api/sessions",
-        data={"job_title": "Engineer", "company_name": "Acme", "job_description": sample_jd, "cv_text": sample_cv},
+        data={
+            "job_title": "Engineer",
+            "company_name": "Acme",
+            "job_description": sample_jd,
+            "cv_text": sample_cv,
+        },
         files={"_": ("", b"")},
     )
     assert response.status_code == 201, response.text
@@ -71,7 +78,10 @@ async def test_create_with_uploaded_cv(
 ) -> None:
     data = maker(sample_cv)  # type: ignore[operator]
     response = await create_session(
-        client, sample_cv, sample_jd, files={"cv_file": (filename, data, "application/octet-stream")}
+        client,
+        sample_cv,
+        sample_jd,
+        files={"cv_file": (filename, data, "application/octet-stream")},
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -88,9 +98,27 @@ async def test_create_with_uploaded_cv(
         ({"job_title": ""}, None, 422, "job_title", "job title"),
         ({"question_count": "2"}, None, 422, "question_count", "between 3 and 15"),
         ({"question_count": "16"}, None, 422, "question_count", "between 3 and 15"),
-        ({}, {"cv_file": ("cv.exe", b"MZ\x90\x00binary", "application/octet-stream")}, 415, None, "Unsupported"),
-        ({}, {"cv_file": ("cv.pdf", b"this is not a pdf at all", "application/pdf")}, 422, None, "not a readable PDF"),
-        ({}, {"cv_file": ("cv.pdf", b"%PDF-1.4 garbage garbage", "application/pdf")}, 422, None, "could not be read"),
+        (
+            {},
+            {"cv_file": ("cv.exe", b"MZ\x90\x00binary", "application/octet-stream")},
+            415,
+            None,
+            "Unsupported",
+        ),
+        (
+            {},
+            {"cv_file": ("cv.pdf", b"this is not a pdf at all", "application/pdf")},
+            422,
+            None,
+            "not a readable PDF",
+        ),
+        (
+            {},
+            {"cv_file": ("cv.pdf", b"%PDF-1.4 garbage garbage", "application/pdf")},
+            422,
+            None,
+            "could not be read",
+        ),
         ({}, {"cv_file": ("scan.txt", b"tiny", "text/plain")}, 422, "cv", "at least 50"),
     ],
 )
@@ -127,7 +155,10 @@ async def test_far_oversize_body_is_413_with_the_error_shape(
     client: Client, sample_cv: str, sample_jd: str
 ) -> None:
     response = await create_session(
-        client, sample_cv, sample_jd, files={"cv_file": ("cv.txt", b"a" * (7 * 1024 * 1024), "text/plain")}
+        client,
+        sample_cv,
+        sample_jd,
+        files={"cv_file": ("cv.txt", b"a" * (7 * 1024 * 1024), "text/plain")},
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
@@ -138,7 +169,9 @@ async def test_list_is_newest_first_with_status_and_score(
 ) -> None:
     first = (await create_session(client, sample_cv, sample_jd, job_title="First role")).json()
     second = (await create_session(client, sample_cv, sample_jd, job_title="Second role")).json()
-    await run_interview(client, first["id"], ["I built a refunds API.", "I used PostgreSQL.", "Yes."])
+    await run_interview(
+        client, first["id"], ["I built a refunds API.", "I used PostgreSQL.", "Yes."]
+    )
     assert (await client.post(f"/api/sessions/{first['id']}/feedback")).status_code == 200
 
     listed = (await client.get("/api/sessions")).json()
@@ -190,7 +223,9 @@ async def test_other_owner_sees_nothing(
     assert [m["role"] for m in mine["messages"]] == ["assistant"]
 
 
-async def test_forged_cookie_is_a_new_visitor(client: Client, sample_cv: str, sample_jd: str) -> None:
+async def test_forged_cookie_is_a_new_visitor(
+    client: Client, sample_cv: str, sample_jd: str
+) -> None:
     await create_session(client, sample_cv, sample_jd)
     token = client.cookies["viva_owner"]
     owner, _, _mac = token.rpartition(".")
@@ -199,7 +234,9 @@ async def test_forged_cookie_is_a_new_visitor(client: Client, sample_cv: str, sa
     assert (await client.get("/api/sessions")).json() == []
 
 
-async def test_unknown_session_and_malformed_json(client: Client, sample_cv: str, sample_jd: str) -> None:
+async def test_unknown_session_and_malformed_json(
+    client: Client, sample_cv: str, sample_jd: str
+) -> None:
     response = await client.get("/api/sessions/does-not-exist")
     assert response.status_code == 404
     assert set(response.json()["error"]) == {"code", "message", "details"}
