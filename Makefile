@@ -13,7 +13,7 @@ run: setup ## Set up everything and serve the app on http://127.0.0.1:8000
 
 test: setup system-deps ## Set up everything and run the whole suite (SQLite, then PostgreSQL)
 	$(BIN)/pytest
-	VIVA_TEST_DATABASE_URL=$$(scripts/postgres-up.sh viva_test) $(BIN)/pytest -m db
+	VIVA_TEST_DATABASE_URL=$$(scripts/postgres-up.sh viva_test) $(BIN)/pytest -m "db and not slow"
 
 setup: $(STAMP) models
 

@@ -57,3 +57,12 @@ class Feedback(Table, tablename="feedback"):
     weaknesses = JSON()
     cv_improvements = JSON()
     created_at = Timestamptz()
+    # Evidence-grounded scoring (docs/rubric.md): the score follows from measured evidence.
+    rubric_score = Integer(null=True, default=None)  # before any model adjustment
+    sub_scores = JSON(null=True, default=None)  # relevance, clarity, depth, alignment, reasons
+    evidence = JSON(null=True, default=None)  # per-answer measurements and coverage
+    citations = JSON(null=True, default=None)  # per strength/weakness: quote and answer index
+    score_adjustment = Integer(default=0)  # at most ±1, only from a capable model by URL
+    adjustment_reason = Text(null=True, default=None)
+    written_by = Varchar(length=20, default="model")  # model | model+evidence | evidence
+    timings = JSON(null=True, default=None)

@@ -131,19 +131,20 @@ def assemble(build: GgufBuild, models_dir: Path, progress: ProgressFn | None = N
 
 def terminal_progress(label: str) -> ProgressFn:
     last_percent = -1
+    # In a log (CI, make output captured), a line per 10 % instead of a redrawn bar.
+    step = 1 if sys.stderr.isatty() else 10
 
     def report(done: int, total: int) -> None:
         nonlocal last_percent
-        percent = 100 * done // total
+        percent = 100 * done // total // step * step
         if percent == last_percent:
             return
         last_percent = percent
         width = 30
         filled = width * done // total
         bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r{label} [{bar}] {done / 1e6:7.1f}/{total / 1e6:.1f} MB")
-        if done >= total:
-            sys.stderr.write("\n")
+        end = "" if step == 1 and done < total else "\n"
+        sys.stderr.write(f"\r{label} [{bar}] {done / 1e6:7.1f}/{total / 1e6:.1f} MB{end}")
         sys.stderr.flush()
 
     return report
