@@ -181,6 +181,13 @@ class MessageRepository:
         data["session"] = session_id
         return _message(data)
 
+    async def append_content(self, message_id: int, text: str) -> None:
+        row = await Message.select(Message.content).where(Message.id == message_id).first()
+        if row is not None:
+            await Message.update({Message.content: f"{row['content']} {text}"}).where(
+                Message.id == message_id
+            )
+
     async def list_for_session(self, session_id: int) -> list[MessageRecord]:
         rows = await Message.select().where(Message.session == session_id).order_by(Message.id)
         return [_message(r) for r in rows]

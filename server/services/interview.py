@@ -58,6 +58,7 @@ _LABEL = re.compile(
     r"^\s*(?:\*\*)?(?:interviewer|viva|assistant|question\s*\d+(?:\s*(?:of|/)\s*\d+)?)\s*(?:\*\*)?\s*[:.\-–—]\s*",
     re.IGNORECASE,
 )
+_MARKDOWN = re.compile(r"[*_#`]+")
 # Small models sometimes carry on and write the candidate's side too.
 _ROLE_BREAK = re.compile(r"\n\s*(?:candidate|you|user|me)\s*:", re.IGNORECASE)
 
@@ -66,7 +67,7 @@ def clean_reply(text: str) -> str:
     """Make model output speakable: no labels, markdown or invented candidate turns."""
     text = _ROLE_BREAK.split(text, maxsplit=1)[0]
     text = text.split(NOTE_PREFIX, 1)[0]
-    text = re.sub(r"[*_#`]+", "", text)
+    text = _MARKDOWN.sub("", text)
     while (stripped := _LABEL.sub("", text, count=1)) != text:
         text = stripped
     text = re.sub(r"\s+", " ", text).strip().strip('"').strip()
@@ -75,6 +76,35 @@ def clean_reply(text: str) -> str:
         end = max(cut.rfind("?"), cut.rfind("."), cut.rfind("!"))
         text = cut[: end + 1] if end > 0 else cut
     return text
+
+
+async def clean_stream(deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+    """``clean_reply`` for a stream: hold back only the first few words (where labels sit)
+    and stop if the model starts writing the candidate's side."""
+    head = ""
+    started = False
+    tail = ""
+    async for delta in deltas:
+        if not started:
+            head += delta
+            if len(head) < 24 and "\n" not in head:
+                continue
+            started = True
+            delta = _LABEL.sub("", head.lstrip(), count=1)
+        # Keep a short tail unsent so a role break split across deltas is still caught.
+        tail += delta
+        if _ROLE_BREAK.search(tail) or NOTE_PREFIX[:12] in tail:
+            head_of_break = _ROLE_BREAK.split(tail, maxsplit=1)[0].split(NOTE_PREFIX[:12], 1)[0]
+            if head_of_break:
+                yield _MARKDOWN.sub("", head_of_break)
+            return
+        if len(tail) > 16:
+            yield _MARKDOWN.sub("", tail[:-16])
+            tail = tail[-16:]
+    if not started and head:
+        tail = _LABEL.sub("", head.lstrip(), count=1)
+    if tail.strip():
+        yield _MARKDOWN.sub("", tail)
 
 
 class InterviewEngine:
@@ -115,6 +145,15 @@ class InterviewEngine:
         )
         logger.info("session %s: stored answer %d", session.public_id, state.asked)
         return record
+
+    async def continue_answer(self, session: SessionRecord, text: str, *, max_chars: int) -> None:
+        """Append to the last answer: the candidate went on before the interviewer replied."""
+        history = await self.messages.list_for_session(session.id)
+        if not history or history[-1].role != "user" or session.status == "completed":
+            raise Conflict("There is no unanswered candidate turn to continue.")
+        if len(history[-1].content) + len(text) + 1 > max_chars:
+            raise ValidationError(f"The answer is longer than {max_chars} characters.")
+        await self.messages.append_content(history[-1].id, text.strip())
 
     async def stream_reply(
         self, session: SessionRecord, *, end_now: bool = False

@@ -1,0 +1,82 @@
+"""The interview as the voice pipeline sees it (``server.voice.session.Conversation``).
+
+A thin adapter over the same ``InterviewEngine`` the typed-answer API uses: one interview
+engine, two input channels. The session record is re-read on every call because the
+interview's status changes underneath (closing line, end, another tab).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+from server.repositories.records import SessionRecord
+from server.services.interview import InterviewEngine, clean_stream
+from server.services.sessions import SessionService
+from server.voice.session import Progress
+
+
+class InterviewConversation:
+    def __init__(
+        self,
+        engine: InterviewEngine,
+        sessions: SessionService,
+        *,
+        public_id: str,
+        owner_id: str,
+        max_answer_chars: int,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.public_id = public_id
+        self.owner_id = owner_id
+        self.max_answer_chars = max_answer_chars
+
+    async def _session(self) -> SessionRecord:
+        return await self.sessions.get(self.public_id, self.owner_id)
+
+    async def progress(self) -> Progress:
+        state = await self.engine.state(await self._session())
+        return Progress(
+            question=state.asked,
+            total=state.total,
+            awaiting=state.awaiting,
+            last_interviewer_text=state.last_interviewer_text,
+        )
+
+    async def save_candidate_turn(
+        self,
+        text: str,
+        *,
+        audio_duration_ms: int | None,
+        timings: Mapping[str, float],
+        continues_previous: bool = False,
+    ) -> Progress:
+        session = await self._session()
+        if continues_previous:
+            await self.engine.continue_answer(session, text, max_chars=self.max_answer_chars)
+        else:
+            await self.engine.submit_answer(
+                session,
+                text,
+                max_chars=self.max_answer_chars,
+                audio_duration_ms=audio_duration_ms,
+                timings=dict(timings),
+            )
+        return await self.progress()
+
+    async def stream_interviewer_reply(self) -> AsyncIterator[str]:
+        session = await self._session()
+        async for delta in clean_stream(self.engine.stream_reply(session)):
+            yield delta
+
+    async def save_interviewer_turn(
+        self, text: str, *, interrupted: bool, timings: Mapping[str, float]
+    ) -> Progress:
+        await self.engine.save_reply(
+            await self._session(), text.strip(), interrupted=interrupted, timings=dict(timings)
+        )
+        return await self.progress()
+
+    async def end_interview(self) -> Progress:
+        await self.engine.end(await self._session())
+        return await self.progress()
