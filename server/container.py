@@ -31,5 +31,12 @@ def build_services(settings: Settings, llm: ChatModel) -> Services:
         llm=llm,
         sessions=sessions,
         interview=InterviewEngine(llm, session_repo, message_repo),
-        feedback=FeedbackService(llm, sessions, session_repo, message_repo, FeedbackRepository()),
+        feedback=FeedbackService(
+            llm,
+            sessions,
+            session_repo,
+            message_repo,
+            FeedbackRepository(),
+            model_may_adjust_score=settings.llm_may_adjust_score,
+        ),
     )

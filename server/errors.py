@@ -45,3 +45,7 @@ class AIServiceError(AppError):
 
     status_code = 502
     code = "ai_service_error"
+
+
+class AIOutputError(AIServiceError):
+    """The model answered, but with output we cannot use (empty, not JSON, wrong shape)."""

@@ -15,6 +15,35 @@ VALID_FEEDBACK: dict[str, Any] = {
     "weaknesses": ["Few numbers", "Little ownership shown", "Short answers"],
     "cv_improvements": ["Add metrics", "List PostgreSQL", "Lead with backend work"],
 }
+NOTE = "[Interviewer notes"
+
+
+def answers_in(messages: Sequence[ChatMessage]) -> list[str]:
+    """The candidate's answers as they appear in a chat the app built."""
+    return [
+        m.content.split("\n\n" + NOTE)[0]
+        for m in messages
+        if m.role == "user" and not m.content.startswith(NOTE)
+    ]
+
+
+def cited_writeup(messages: Sequence[ChatMessage]) -> dict[str, Any]:
+    """A well-behaved model's write-up: every point quotes the first words of an answer."""
+    answers = answers_in(messages)
+    quotes = [" ".join(a.split()[:6]) for a in answers]
+    return {
+        "strengths": [
+            {"point": f"Strength about answer {i + 1}", "quote": q} for i, q in enumerate(quotes)
+        ][:5],
+        "weaknesses": [
+            {"point": f"Improve answer {i + 1}", "quote": q} for i, q in enumerate(quotes)
+        ][:5],
+        "cv_improvements": [
+            "Add metrics to each role",
+            "List PostgreSQL first",
+            "Lead with backend work",
+        ],
+    }
 
 
 class FakeChatModel:
@@ -23,6 +52,7 @@ class FakeChatModel:
     def __init__(self) -> None:
         self.chat_calls: list[list[ChatMessage]] = []
         self.json_calls: list[list[ChatMessage]] = []
+        self.json_schemas: list[dict[str, Any]] = []
         self.json_replies: list[Any] = []  # consumed one per call; exceptions are raised
         self.fail_next_chat: AIServiceError | None = None
 
@@ -55,7 +85,8 @@ class FakeChatModel:
         temperature: float = 0.2,
     ) -> Any:
         self.json_calls.append(list(messages))
-        reply = self.json_replies.pop(0) if self.json_replies else VALID_FEEDBACK
+        self.json_schemas.append(schema)
+        reply = self.json_replies.pop(0) if self.json_replies else cited_writeup(messages)
         if isinstance(reply, Exception):
             raise reply
         return reply

@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol, cast
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
-from server.errors import AIServiceError
+from server.errors import AIOutputError, AIServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -112,11 +112,11 @@ class OpenAIChatModel:
             raise AIServiceError(f"The language model failed: {_describe(err)}") from err
         content = response.choices[0].message.content if response.choices else None
         if not content:
-            raise AIServiceError("The language model returned an empty reply.")
+            raise AIOutputError("The language model returned an empty reply.")
         try:
             return json.loads(content)
         except json.JSONDecodeError as err:
-            raise AIServiceError(f"The language model returned invalid JSON: {err}") from err
+            raise AIOutputError(f"The language model returned invalid JSON: {err}") from err
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -11,19 +11,33 @@ from models.tables import Feedback
 from server.repositories.records import FeedbackRecord
 
 
-def _record(row: Mapping[str, Any]) -> FeedbackRecord:
-    def as_list(value: Any) -> list[str]:
-        return list(json.loads(value) if isinstance(value, str) else value)
+def _load(value: Any) -> Any:
+    # Piccolo's JSON column returns a str on SQLite and PostgreSQL alike.
+    return json.loads(value) if isinstance(value, str) else value
 
+
+def _record(row: Mapping[str, Any]) -> FeedbackRecord:
     return FeedbackRecord(
         id=row["id"],
         session_id=row["session"],
         interview_score=row["interview_score"],
-        strengths=as_list(row["strengths"]),
-        weaknesses=as_list(row["weaknesses"]),
-        cv_improvements=as_list(row["cv_improvements"]),
+        strengths=list(_load(row["strengths"])),
+        weaknesses=list(_load(row["weaknesses"])),
+        cv_improvements=list(_load(row["cv_improvements"])),
         created_at=row["created_at"],
+        rubric_score=row["rubric_score"],
+        sub_scores=_load(row["sub_scores"]),
+        evidence=_load(row["evidence"]),
+        citations=_load(row["citations"]),
+        score_adjustment=row["score_adjustment"] or 0,
+        adjustment_reason=row["adjustment_reason"],
+        written_by=row["written_by"],
+        timings=_load(row["timings"]),
     )
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 class FeedbackRepository:
@@ -39,6 +53,14 @@ class FeedbackRepository:
         strengths: list[str],
         weaknesses: list[str],
         cv_improvements: list[str],
+        rubric_score: int | None = None,
+        sub_scores: dict[str, Any] | None = None,
+        evidence: dict[str, Any] | None = None,
+        citations: dict[str, Any] | None = None,
+        score_adjustment: int = 0,
+        adjustment_reason: str | None = None,
+        written_by: str = "model",
+        timings: dict[str, Any] | None = None,
     ) -> FeedbackRecord:
         row = Feedback(
             session=session_id,
@@ -47,8 +69,16 @@ class FeedbackRepository:
             weaknesses=json.dumps(weaknesses),
             cv_improvements=json.dumps(cv_improvements),
             created_at=datetime.now(tz=UTC),
+            rubric_score=rubric_score,
+            sub_scores=_dump(sub_scores),
+            evidence=_dump(evidence),
+            citations=_dump(citations),
+            score_adjustment=score_adjustment,
+            adjustment_reason=adjustment_reason,
+            written_by=written_by,
+            timings=_dump(timings),
         )
         await row.save()
-        data = row.to_dict()
-        data["session"] = session_id
-        return _record(data)
+        stored = await self.get_for_session(session_id)
+        assert stored is not None
+        return stored

@@ -61,3 +61,11 @@ class FeedbackRecord:
     weaknesses: list[str]
     cv_improvements: list[str]
     created_at: datetime
+    rubric_score: int | None = None
+    sub_scores: dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
+    citations: dict[str, Any] | None = None
+    score_adjustment: int = 0
+    adjustment_reason: str | None = None
+    written_by: str = "model"
+    timings: dict[str, Any] | None = None

@@ -17,6 +17,7 @@ from server.routes.schemas import (
     FeedbackOut,
     MessageOut,
     ProgressOut,
+    ScoreOut,
     SessionOut,
     SessionSummaryOut,
     TurnOut,
@@ -147,6 +148,18 @@ class SessionController(Controller):
     ) -> FeedbackOut:
         record = await services.feedback.generate_feedback(session_id, owner_id)
         return FeedbackOut.of(session_id, record)
+
+    @get(
+        "/{session_id:str}/score",
+        summary="The evidence-based score and measurements, at once (no model call)",
+    )
+    async def get_score(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> ScoreOut:
+        return ScoreOut.of(session_id, await services.feedback.assess(session_id, owner_id))
 
     @get("/{session_id:str}/feedback", summary="The stored feedback report")
     async def get_feedback(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from server.repositories.records import (
     SessionRecord,
     SessionSummary,
 )
+from server.services.feedback import Assessment
 from server.services.interview import InterviewState
 
 
@@ -144,12 +146,22 @@ class TurnOut(msgspec.Struct):
 
 
 class FeedbackOut(msgspec.Struct):
+    """The reference's four keys, plus the evidence they rest on."""
+
     session_id: str
     score: int
     strengths: list[str]
     weaknesses: list[str]
     cv_improvements: list[str]
     created_at: datetime
+    rubric_score: int | None
+    sub_scores: dict[str, Any] | None
+    citations: dict[str, Any] | None
+    evidence: dict[str, Any] | None
+    score_adjustment: int
+    adjustment_reason: str | None
+    written_by: str
+    timings: dict[str, Any] | None
 
     @classmethod
     def of(cls, public_id: str, f: FeedbackRecord) -> FeedbackOut:
@@ -160,4 +172,43 @@ class FeedbackOut(msgspec.Struct):
             weaknesses=f.weaknesses,
             cv_improvements=f.cv_improvements,
             created_at=f.created_at,
+            rubric_score=f.rubric_score,
+            sub_scores=f.sub_scores,
+            citations=f.citations,
+            evidence=f.evidence,
+            score_adjustment=f.score_adjustment,
+            adjustment_reason=f.adjustment_reason,
+            written_by=f.written_by,
+            timings=f.timings,
+        )
+
+
+class ScoreOut(msgspec.Struct):
+    """The evidence-based score, available at once (no model call)."""
+
+    session_id: str
+    score: int
+    band: str
+    relevance: float
+    clarity: float
+    technical_depth: float
+    alignment: float
+    reasons: list[str]
+    evidence: dict[str, Any]
+    elapsed_ms: float
+
+    @classmethod
+    def of(cls, public_id: str, a: Assessment) -> ScoreOut:
+        r = a.rubric
+        return cls(
+            session_id=public_id,
+            score=r.score,
+            band=r.band,
+            relevance=r.relevance,
+            clarity=r.clarity,
+            technical_depth=r.technical_depth,
+            alignment=r.alignment,
+            reasons=r.reasons,
+            evidence=dataclasses.asdict(a.evidence),
+            elapsed_ms=round(a.elapsed_ms, 1),
         )

@@ -1,45 +1,86 @@
-"""The feedback report: generated once per finished interview, validated, and stored."""
+"""The feedback report: a score that follows from measured evidence, and text that cites it.
+
+1. Evidence is measured per answer (``evidence.py``) and the rubric turns it into the score
+   (``rubric.py``): no model call, so the score exists the moment the interview ends.
+2. The LLM writes the strengths, areas to improve and CV suggestions from that evidence;
+   every strength and area must quote the candidate verbatim (checked), and a strength may
+   not cite an answer too short or evasive to deserve praise.
+3. Whatever the model could not supply validly is filled in by a deterministic write-up
+   from the evidence, so the 3–5 bounds always hold.
+4. Only a capable model configured by URL may move the score, by at most ±1, with a reason.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from server.ai.llm import ChatModel
-from server.errors import AIServiceError, ValidationError
+from server.errors import AIOutputError, AIServiceError, ValidationError
 from server.repositories.feedback import FeedbackRepository
-from server.repositories.records import FeedbackRecord
+from server.repositories.records import FeedbackRecord, MessageRecord, SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
+from server.services.evidence import QA, InterviewEvidence, SpeechMetrics, measure_interview
 from server.services.prompts import feedback_messages
+from server.services.rubric import RubricScore, band_for, score_interview
 from server.services.sessions import SessionService
+from server.services.writeup import (
+    SHORT_ANSWER_WORDS,
+    CitedPoint,
+    fallback_cv_suggestions,
+    fallback_improvements,
+    fallback_strengths,
+    find_quote,
+)
 
 logger = logging.getLogger(__name__)
 
 REQUIRED_KEYS = ("score", "strengths", "weaknesses", "cv_improvements")
 MIN_ITEMS, MAX_ITEMS = 3, 5
 MAX_ATTEMPTS = 3  # the first try plus two retries
-FEEDBACK_MAX_TOKENS = 700
+FEEDBACK_MAX_TOKENS = 900
+MAX_POINT_CHARS = 400
 
-_ITEMS = {
+_CITED = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"point": {"type": "string"}, "quote": {"type": "string"}},
+        "required": ["point", "quote"],
+        "additionalProperties": False,
+    },
+    "minItems": MIN_ITEMS,
+    "maxItems": MAX_ITEMS,
+}
+_TEXTS = {
     "type": "array",
     "items": {"type": "string"},
     "minItems": MIN_ITEMS,
     "maxItems": MAX_ITEMS,
 }
-FEEDBACK_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "score": {"type": "integer", "minimum": 1, "maximum": 10},
-        "strengths": _ITEMS,
-        "weaknesses": _ITEMS,
-        "cv_improvements": _ITEMS,
-    },
-    "required": list(REQUIRED_KEYS),
-    "additionalProperties": False,
-}
+
+
+def writeup_schema(*, may_adjust: bool) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "strengths": _CITED,
+        "weaknesses": _CITED,
+        "cv_improvements": _TEXTS,
+    }
+    if may_adjust:
+        properties["score_adjustment"] = {"type": "integer", "enum": [-1, 0, 1]}
+        properties["adjustment_reason"] = {"type": "string"}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 @dataclass(frozen=True)
@@ -56,30 +97,164 @@ def _items(data: dict[str, Any], key: str, label: str) -> list[str]:
         # The reference stored sections as text; accept a bulleted string too.
         value = [line.strip(" -•*\t") for line in value.splitlines()]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise AIServiceError(f"Feedback {key} must be a list of strings.")
+        raise AIOutputError(f"Feedback {key} must be a list of strings.")
     items = [" ".join(v.split()) for v in value if v.strip()]
     if not MIN_ITEMS <= len(items) <= MAX_ITEMS:
-        raise AIServiceError(f"Feedback needs {MIN_ITEMS}–{MAX_ITEMS} {label}, got {len(items)}.")
+        raise AIOutputError(f"Feedback needs {MIN_ITEMS}–{MAX_ITEMS} {label}, got {len(items)}.")
     return items
 
 
 def validate_feedback(data: Any) -> ValidFeedback:
     """The reference's contract: every key present, an int score in 1..10, 3–5 items a section."""
     if not isinstance(data, dict):
-        raise AIServiceError(f"Feedback must be a JSON object, got {type(data).__name__}.")
+        raise AIOutputError(f"Feedback must be a JSON object, got {type(data).__name__}.")
     missing = set(REQUIRED_KEYS) - data.keys()
     if missing:
-        raise AIServiceError(f"Feedback missing keys: {sorted(missing)}")
+        raise AIOutputError(f"Feedback missing keys: {sorted(missing)}")
     score = data["score"]
     # bool is a subclass of int: True must not pass as a score of 1.
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 10:
-        raise AIServiceError(f"Invalid score: {score!r}")
+        raise AIOutputError(f"Invalid score: {score!r}")
     return ValidFeedback(
         score=score,
         strengths=_items(data, "strengths", "strengths"),
         weaknesses=_items(data, "weaknesses", "areas to improve"),
         cv_improvements=_items(data, "cv_improvements", "CV suggestions"),
     )
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Evidence and score of an interview: deterministic, no model involved."""
+
+    qas: list[QA]
+    evidence: InterviewEvidence
+    rubric: RubricScore
+    elapsed_ms: float
+
+
+def qas_from_history(history: Sequence[MessageRecord]) -> list[QA]:
+    """Pair each candidate answer with the interviewer message before it."""
+    qas: list[QA] = []
+    question = ""
+    for message in history:
+        if message.role == "assistant":
+            question = message.content
+            continue
+        speech = None
+        if message.audio_duration_ms:
+            pauses = (message.timings or {}).get("pauses_ms") or []
+            speech = SpeechMetrics.from_transcript(
+                message.content,
+                duration_ms=message.audio_duration_ms,
+                pause_durations_ms=[int(p) for p in pauses],
+            )
+        qas.append(
+            QA(question=question, answer=message.content, message_id=message.id, speech=speech)
+        )
+    return qas
+
+
+def _describe_evidence(assessment: Assessment) -> str:
+    r = assessment.rubric
+    lines = [
+        f"Score, already decided from measurements: {r.score}/10 ({r.band}). Sub-scores out of 10: "
+        f"relevance {r.relevance}, clarity {r.clarity}, technical depth {r.technical_depth}, "
+        f"alignment with the job {r.alignment}.",
+        "Measured, answer by answer:",
+    ]
+    for answer in assessment.evidence.answers:
+        facts = [f"{answer.word_count} words"]
+        facts.append("a concrete example" if answer.concrete_example else "no concrete example")
+        facts.append(
+            f"numbers: {', '.join(answer.numbers[:4])}" if answer.numbers else "no numbers"
+        )
+        if answer.skills:
+            facts.append(f"named: {', '.join(answer.skills[:5])}")
+        if answer.evasive:
+            facts.append("evasive")
+        facts.extend(answer.notes[:2])
+        lines.append(f"- Answer {answer.index + 1}: " + "; ".join(facts))
+    c = assessment.evidence.coverage
+    if c.requirements_missing:
+        lines.append(f"Job requirements with no evidence: {', '.join(c.requirements_missing[:6])}.")
+    if c.cv_skills_not_discussed:
+        lines.append(f"CV skills never discussed: {', '.join(c.cv_skills_not_discussed[:6])}.")
+    if c.discussed_not_in_cv:
+        lines.append(f"Discussed but missing from the CV: {', '.join(c.discussed_not_in_cv[:6])}.")
+    return "\n".join(lines)
+
+
+def writeup_request(assessment: Assessment, job_title: str, *, may_adjust: bool) -> str:
+    request = f"""The interview is over. Viva measured the candidate's answers:
+{_describe_evidence(assessment)}
+
+Write the feedback report as JSON:
+- "strengths": 3 to 5 objects. "point": one specific sentence on what the candidate did well. \
+"quote": 4 to 12 words copied exactly from the candidate's answer that shows it.
+- "weaknesses": 3 to 5 objects. "point": one specific, actionable area to improve. \
+"quote": 4 to 12 words copied exactly from the answer it is about.
+- "cv_improvements": 3 to 5 concrete changes to the CV for the {job_title} role.
+Only praise what the measurements support: never call a short or vague answer detailed, \
+specific or well structured."""
+    if may_adjust:
+        request += (
+            '\n- "score_adjustment": -1, 0 or 1 if your own judgement of the transcript differs '
+            'from the measured score; "adjustment_reason": why, in one sentence.'
+        )
+    return request
+
+
+def _cited_points(
+    value: Any, answers: Sequence[str], *, praise: bool, assessment: Assessment
+) -> list[CitedPoint]:
+    """The model's items whose quote is found verbatim; strengths may not praise thin answers."""
+    points: list[CitedPoint] = []
+    if not isinstance(value, list):
+        return points
+    seen: set[str] = set()
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        point = " ".join(str(item.get("point", "")).split())
+        quote = " ".join(str(item.get("quote", "")).split()).strip(" \"'“”‘’")
+        if not point or len(point) > MAX_POINT_CHARS or point.lower() in seen:
+            continue
+        index = find_quote(quote, answers)
+        if index is None:
+            continue
+        evidence = assessment.evidence.answers[index]
+        if praise and (evidence.word_count < SHORT_ANSWER_WORDS or evidence.evasive):
+            continue
+        seen.add(point.lower())
+        points.append(CitedPoint(text=point, quote=quote, answer_index=index))
+    return points[:MAX_ITEMS]
+
+
+def _fill(points: list[CitedPoint], fallback: list[CitedPoint]) -> list[CitedPoint]:
+    """Top up to the minimum from the evidence write-up, skipping answers already cited."""
+    cited = {p.answer_index for p in points}
+    extra = [p for p in fallback if p.answer_index not in cited] + [
+        p for p in fallback if p.answer_index in cited
+    ]
+    texts = {p.text.lower() for p in points}
+    for candidate in extra:
+        if len(points) >= MIN_ITEMS:
+            break
+        if candidate.text.lower() not in texts:
+            points.append(candidate)
+            texts.add(candidate.text.lower())
+    return points
+
+
+@dataclass
+class _Written:
+    strengths: list[CitedPoint]
+    weaknesses: list[CitedPoint]
+    cv_improvements: list[str]
+    adjustment: int = 0
+    reason: str | None = None
+    model_items: int = 0
 
 
 class FeedbackService:
@@ -90,18 +265,42 @@ class FeedbackService:
         session_repo: SessionRepository,
         message_repo: MessageRepository,
         feedback_repo: FeedbackRepository,
+        *,
+        model_may_adjust_score: bool = False,
     ) -> None:
         self.llm = llm
         self.sessions = sessions
         self.session_repo = session_repo
         self.message_repo = message_repo
         self.feedback_repo = feedback_repo
+        self.model_may_adjust_score = model_may_adjust_score
         # One generation per session at a time: a double click must not cost two model runs.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def get_feedback(self, public_id: str, owner_id: str) -> FeedbackRecord | None:
         session = await self.sessions.get(public_id, owner_id)
         return await self.feedback_repo.get_for_session(session.id)
+
+    async def assess(self, public_id: str, owner_id: str) -> Assessment:
+        """The evidence and score now, without any model call."""
+        session = await self.sessions.get(public_id, owner_id)
+        return await self._assess(session, await self.message_repo.list_for_session(session.id))
+
+    async def _assess(self, session: SessionRecord, history: Sequence[MessageRecord]) -> Assessment:
+        qas = qas_from_history(history)
+        if not qas:
+            raise ValidationError("Cannot generate feedback for an empty interview.")
+        started = time.perf_counter()
+        # CPU-bound (an ONNX embedding model): keep it off the event loop.
+        evidence = await asyncio.to_thread(
+            measure_interview,
+            qas,
+            job_title=session.job_title,
+            job_description=session.job_description_text,
+            cv_text=session.cv_text,
+        )
+        rubric = score_interview(evidence)
+        return Assessment(qas, evidence, rubric, (time.perf_counter() - started) * 1000)
 
     async def generate_feedback(self, public_id: str, owner_id: str) -> FeedbackRecord:
         """The stored report, generating it first if there is none. Ends the interview."""
@@ -112,43 +311,151 @@ class FeedbackService:
             if existing:
                 return existing
             history = await self.message_repo.list_for_session(session.id)
-            if not any(m.role == "user" for m in history):
-                raise ValidationError("Cannot generate feedback for an empty interview.")
+            assessment = await self._assess(session, history)
             if session.status != "completed":
                 await self.session_repo.set_status(session.id, "completed")
 
-            prompt = feedback_messages(session, history)
-            last_error: AIServiceError | None = None
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                try:
-                    raw = await self.llm.complete_json(
-                        prompt,
-                        schema_name="interview_feedback",
-                        schema=FEEDBACK_SCHEMA,
-                        max_tokens=FEEDBACK_MAX_TOKENS,
-                    )
-                    valid = validate_feedback(raw)
-                    break
-                except AIServiceError as err:
-                    last_error = err
-                    logger.warning(
-                        "session %s: feedback attempt %d failed: %s",
-                        public_id,
-                        attempt,
-                        err.message,
-                    )
-            else:
-                raise AIServiceError(
-                    f"Could not generate valid feedback after {MAX_ATTEMPTS} attempts "
-                    f"({last_error.message if last_error else 'unknown error'}). "
-                    "The interview is saved; try again."
-                )
+            started = time.perf_counter()
+            written = await self._write(session, history, assessment)
+            writeup_ms = (time.perf_counter() - started) * 1000
+
+            score = min(10, max(1, assessment.rubric.score + written.adjustment))
+            # The reference contract still holds for what we store.
+            valid = validate_feedback(
+                {
+                    "score": score,
+                    "strengths": [p.text for p in written.strengths],
+                    "weaknesses": [p.text for p in written.weaknesses],
+                    "cv_improvements": written.cv_improvements,
+                }
+            )
+            total_items = len(written.strengths) + len(written.weaknesses)
+            written_by = (
+                "model"
+                if written.model_items == total_items
+                else "evidence"
+                if written.model_items == 0
+                else "model+evidence"
+            )
+
+            def cite(points: list[CitedPoint]) -> list[dict[str, Any]]:
+                return [
+                    {
+                        "quote": p.quote,
+                        "answer_index": p.answer_index,
+                        "message_id": assessment.qas[p.answer_index].message_id,
+                    }
+                    for p in points
+                ]
+
             record = await self.feedback_repo.create(
                 session.id,
                 interview_score=valid.score,
                 strengths=valid.strengths,
                 weaknesses=valid.weaknesses,
                 cv_improvements=valid.cv_improvements,
+                rubric_score=assessment.rubric.score,
+                sub_scores=dataclasses.asdict(assessment.rubric),
+                evidence=dataclasses.asdict(assessment.evidence),
+                citations={
+                    "strengths": cite(written.strengths),
+                    "weaknesses": cite(written.weaknesses),
+                },
+                score_adjustment=written.adjustment,
+                adjustment_reason=written.reason,
+                written_by=written_by,
+                timings={"score_ms": round(assessment.elapsed_ms), "writeup_ms": round(writeup_ms)},
             )
-            logger.info("session %s: feedback stored (score %d)", public_id, valid.score)
+            logger.info(
+                "session %s: feedback stored (score %d, rubric %d, written by %s, %.1f s)",
+                public_id,
+                valid.score,
+                assessment.rubric.score,
+                written_by,
+                writeup_ms / 1000,
+            )
             return record
+
+    async def _write(
+        self, session: SessionRecord, history: Sequence[MessageRecord], assessment: Assessment
+    ) -> _Written:
+        answers = [qa.answer for qa in assessment.qas]
+        prompt = feedback_messages(
+            session,
+            history,
+            writeup_request(assessment, session.job_title, may_adjust=self.model_may_adjust_score),
+        )
+        schema = writeup_schema(may_adjust=self.model_may_adjust_score)
+        raw: Any = None
+        last_error: AIServiceError | None = None
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                raw = await self.llm.complete_json(
+                    prompt,
+                    schema_name="interview_feedback",
+                    schema=schema,
+                    max_tokens=FEEDBACK_MAX_TOKENS,
+                )
+                if isinstance(raw, dict):
+                    break
+                raise AIOutputError(f"Feedback must be a JSON object, got {type(raw).__name__}.")
+            except AIServiceError as err:
+                last_error = err
+                raw = None
+                logger.warning(
+                    "session %s: feedback attempt %d failed: %s",
+                    session.public_id,
+                    attempt,
+                    err.message,
+                )
+        if raw is None and not isinstance(last_error, AIOutputError):
+            # The model is unreachable: say so; the interview is kept and the user can retry.
+            raise AIServiceError(
+                f"Could not generate feedback after {MAX_ATTEMPTS} attempts "
+                f"({last_error.message if last_error else 'unknown error'}). "
+                "The interview is saved; try again."
+            )
+        data: dict[str, Any] = raw or {}
+        strengths = _cited_points(
+            data.get("strengths"), answers, praise=True, assessment=assessment
+        )
+        weaknesses = _cited_points(
+            data.get("weaknesses"), answers, praise=False, assessment=assessment
+        )
+        model_items = len(strengths) + len(weaknesses)
+        qas = assessment.qas
+        strengths = _fill(strengths, fallback_strengths(assessment.evidence, qas, MAX_ITEMS))
+        weaknesses = _fill(weaknesses, fallback_improvements(assessment.evidence, qas, MAX_ITEMS))
+
+        cv = data.get("cv_improvements")
+        cv_items = (
+            [" ".join(c.split()) for c in cv if isinstance(c, str) and c.strip()]
+            if isinstance(cv, list)
+            else []
+        )
+        cv_items = list(dict.fromkeys(cv_items))[:MAX_ITEMS]
+        for suggestion in fallback_cv_suggestions(
+            assessment.evidence, job_title=session.job_title, n=MAX_ITEMS
+        ):
+            if len(cv_items) >= MIN_ITEMS:
+                break
+            if suggestion not in cv_items:
+                cv_items.append(suggestion)
+
+        adjustment, reason = 0, None
+        if self.model_may_adjust_score:
+            proposed = data.get("score_adjustment")
+            why = str(data.get("adjustment_reason") or "").strip()
+            if proposed in (-1, 1) and not isinstance(proposed, bool) and why:
+                adjustment, reason = int(proposed), why[:MAX_POINT_CHARS]
+        return _Written(strengths, weaknesses, cv_items, adjustment, reason, model_items)
+
+
+__all__ = [
+    "Assessment",
+    "FeedbackService",
+    "band_for",
+    "qas_from_history",
+    "validate_feedback",
+    "writeup_request",
+]

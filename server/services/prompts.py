@@ -119,26 +119,16 @@ def interview_messages(
     return messages
 
 
-FEEDBACK_REQUEST = f"""{NOTE_PREFIX} The interview is over. Write the candidate's feedback \
-report as JSON with exactly these keys:
-- "score": an integer from 1 to 10 for the whole interview (9-10 exceptional, 7-8 strong, \
-5-6 good foundation, 3-4 needs improvement, 1-2 significant work needed), judged on relevance \
-of the answers, clarity, technical depth and alignment with the job description;
-- "strengths": 3 to 5 specific things the candidate did well, each naming what they actually said;
-- "weaknesses": 3 to 5 specific, actionable areas to improve;
-- "cv_improvements": 3 to 5 concrete changes to the CV for this specific role.
-Judge only what the candidate actually said. Short or vague answers must not be praised."""
-
-
 def feedback_messages(
-    session: SessionRecord, history: Sequence[MessageRecord]
+    session: SessionRecord, history: Sequence[MessageRecord], request: str
 ) -> list[ChatMessage]:
     """The interview chat (same prefix, so the prompt cache is reused) plus the report request."""
+    request = f"{NOTE_PREFIX} {request}"
     messages = interview_messages(session, history, end_now=True)
     if messages[-1].role == "user":
         # Replace the last note (closing or next question) with the report request.
         last_answer = next(m for m in reversed(history) if m.role == "user")
-        messages[-1] = _user_turn(last_answer.content, FEEDBACK_REQUEST)
+        messages[-1] = _user_turn(last_answer.content, request)
     else:
-        messages.append(ChatMessage("user", FEEDBACK_REQUEST))
+        messages.append(ChatMessage("user", request))
     return messages

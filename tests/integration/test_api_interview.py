@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
 
-from server.errors import AIServiceError
-from tests.fakes import VALID_FEEDBACK, FakeChatModel
+from server.errors import AIOutputError, AIServiceError
+from litestar.testing import AsyncTestClient
+
+from server.settings import Settings
+from tests.fakes import FakeChatModel, cited_writeup
 from tests.helpers import Client, create_session, run_interview
 
 pytestmark = pytest.mark.db
@@ -127,25 +131,57 @@ async def test_end_early_then_feedback(
     feedback = await client.post(f"/api/sessions/{sid}/feedback")
     assert feedback.status_code == 200
     body = feedback.json()
-    assert body["score"] == VALID_FEEDBACK["score"]
-    assert body["strengths"] == VALID_FEEDBACK["strengths"]
-    # The feedback request shares the interview's prefix (prompt cache) and ends with the request.
+    # Two two-word answers: the evidence caps the score, whatever the model would say.
+    assert body["score"] == body["rubric_score"] <= 2
+    for key in ("strengths", "weaknesses", "cv_improvements"):
+        assert 3 <= len(body[key]) <= 5
+    # The model's strengths cited two-word answers: too thin to praise, so they were dropped.
+    assert not any(s.startswith("Strength about") for s in body["strengths"])
+    # The feedback request shares the interview's prefix (prompt cache) and carries the evidence.
     request = fake_llm.json_calls[0]
     assert request[0] == fake_llm.chat_calls[0][0]
-    assert "feedback report as JSON" in request[-1].content
+    assert "Viva measured the candidate's answers" in request[-1].content
 
 
-async def test_feedback_is_generated_once(
+async def test_feedback_is_generated_once_with_citations_and_evidence(
     client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
 ) -> None:
     sid = await _new(client, sample_cv, sample_jd)
-    await run_interview(client, sid, ["A.", "B.", "C."])
+    answers = [
+        "At Parcelly I rebuilt the order tracking API in FastAPI and cut p95 latency from 900 to 180 ms.",
+        "I tuned PostgreSQL queries with EXPLAIN ANALYZE and added two indexes, which halved the load.",
+        "I mentored three junior engineers and wrote our code review guide, which cut review time by a third.",
+    ]
+    await run_interview(client, sid, answers)
     assert (await client.get(f"/api/sessions/{sid}/feedback")).status_code == 404
     first = (await client.post(f"/api/sessions/{sid}/feedback")).json()
     second = (await client.post(f"/api/sessions/{sid}/feedback")).json()
     assert first == second
     assert len(fake_llm.json_calls) == 1
     assert (await client.get(f"/api/sessions/{sid}/feedback")).json() == first
+
+    assert first["written_by"] == "model"
+    assert first["score"] == first["rubric_score"]
+    assert set(first["sub_scores"]) >= {"relevance", "clarity", "technical_depth", "alignment"}
+    assert len(first["evidence"]["answers"]) == 3
+    for section in ("strengths", "weaknesses"):
+        citations = first["citations"][section]
+        assert len(citations) == len(first[section])
+        for citation in citations:
+            assert citation["quote"] in answers[citation["answer_index"]]
+            assert citation["message_id"] is not None
+
+
+async def test_score_is_available_without_a_model_call(
+    client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _new(client, sample_cv, sample_jd)
+    assert (await client.get(f"/api/sessions/{sid}/score")).status_code == 422  # nothing said yet
+    await run_interview(client, sid, ["Fine.", "Yes.", "Not sure."])
+    score = (await client.get(f"/api/sessions/{sid}/score")).json()
+    assert score["score"] <= 2
+    assert score["band"] == "Significant work needed"
+    assert fake_llm.json_calls == []
 
 
 async def test_feedback_for_an_empty_interview(
@@ -158,24 +194,87 @@ async def test_feedback_for_an_empty_interview(
     assert response.json()["error"]["message"] == "Cannot generate feedback for an empty interview."
 
 
-async def test_junk_feedback_is_retried_then_reported_and_the_interview_kept(
+JUNK: list[object] = [
+    ["not", "an", "object"],
+    {"strengths": "lots", "weaknesses": 7, "cv_improvements": None},
+    {"strengths": [{"point": "Great depth", "quote": "words the candidate never said"}]},
+]
+
+
+async def test_junk_writeups_fall_back_to_the_evidence_and_bounds_hold(
+    client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _new(client, sample_cv, sample_jd)
+    answers = ["I built the refunds API in Django.", "Not sure, someone else did that.", "Yes."]
+    await run_interview(client, sid, answers)
+    fake_llm.json_replies = [AIOutputError("not JSON"), JUNK[0], JUNK[1]]
+    response = await client.post(f"/api/sessions/{sid}/feedback")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(fake_llm.json_calls) == 3
+    assert body["written_by"] == "evidence"
+    for key in ("strengths", "weaknesses", "cv_improvements"):
+        assert 3 <= len(body[key]) <= 5
+    for section in ("strengths", "weaknesses"):
+        for citation in body["citations"][section]:
+            assert citation["quote"].lower() in answers[citation["answer_index"]].lower()
+
+
+async def test_invented_quotes_are_dropped_and_filled(
     client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
 ) -> None:
     sid = await _new(client, sample_cv, sample_jd)
     await run_interview(client, sid, ["A.", "B.", "C."])
-    fake_llm.json_replies = [
-        {"score": "7"},
-        {**VALID_FEEDBACK, "score": 11},
-        ["not", "an", "object"],
-    ]
+    fake_llm.json_replies = [JUNK[2]]
+    body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
+    assert "Great depth" not in body["strengths"]
+    assert 3 <= len(body["strengths"]) <= 5
+    assert len(fake_llm.json_calls) == 1  # usable JSON: no regeneration, the evidence fills in
+
+
+async def test_unreachable_model_is_an_error_and_the_interview_is_kept(
+    client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _new(client, sample_cv, sample_jd)
+    await run_interview(client, sid, ["A.", "B.", "C."])
+    down = AIServiceError("The language model failed: could not connect to the model server")
+    fake_llm.json_replies = [down, down, down]
     response = await client.post(f"/api/sessions/{sid}/feedback")
     assert response.status_code == 502
     assert "after 3 attempts" in response.json()["error"]["message"]
-    assert len(fake_llm.json_calls) == 3
     assert len((await client.get(f"/api/sessions/{sid}")).json()["messages"]) == 7
+    assert (await client.get(f"/api/sessions/{sid}/feedback")).status_code == 404
 
-    # A retry that succeeds on the second try stores it.
-    fake_llm.json_replies = [{"score": 5}, VALID_FEEDBACK]
+    # The user retries once the model is back.
     response = await client.post(f"/api/sessions/{sid}/feedback")
     assert response.status_code == 200
-    assert response.json()["score"] == 6
+
+
+@pytest.mark.parametrize(
+    ("may_adjust", "proposed", "expected"), [(True, 1, 1), (True, 3, 0), (False, 1, 0)]
+)
+async def test_only_a_capable_model_may_move_the_score_by_one(
+    settings: Settings,
+    fake_llm: FakeChatModel,
+    db: None,
+    sample_cv: str,
+    sample_jd: str,
+    may_adjust: bool,
+    proposed: int,
+    expected: int,
+) -> None:
+    from server.app import create_app
+
+    app = create_app(dataclasses.replace(settings, llm_may_adjust_score=may_adjust), llm=fake_llm)
+    async with AsyncTestClient(app=app) as client:
+        sid = await _new(client, sample_cv, sample_jd)
+        answers = ["I led the FastAPI migration and cut latency by 80 percent."] * 3
+        await run_interview(client, sid, answers)
+        reply = {"score_adjustment": proposed, "adjustment_reason": "Clear ownership throughout."}
+        fake_llm.json_replies = [{**cited_writeup(fake_llm.chat_calls[-1]), **reply}]
+        body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
+        assert body["score_adjustment"] == expected
+        assert body["score"] == min(10, max(1, body["rubric_score"] + expected))
+        assert (body["adjustment_reason"] is not None) == bool(expected)
+        schema = fake_llm.json_schemas[-1]
+        assert ("score_adjustment" in schema["properties"]) == may_adjust

@@ -7,7 +7,9 @@ also proves that any OpenAI-compatible endpoint works with no code change.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -15,9 +17,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.ai.embedded import EmbeddedLlamaServer
+from server.ai.llm import OpenAIChatModel
 from server.ai.model_files import BUILDS, assemble
+from server.services.writeup import find_quote
 from server.settings import Settings
+from tests.conftest import DATA
 from tests.helpers import create_session
+
+LABELLED = DATA / "labelled"
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
@@ -88,3 +95,61 @@ async def test_real_interview_and_feedback(
     for key in ("strengths", "weaknesses", "cv_improvements"):
         assert 3 <= len(feedback[key]) <= 5, feedback
         assert all(item.strip() for item in feedback[key])
+
+
+async def _stored_interview(name: str) -> tuple[str, str, list[str]]:
+    """A labelled transcript stored as a finished interview; returns (public id, owner, answers)."""
+    from server.repositories.sessions import MessageRepository, SessionRepository
+
+    data = json.loads((LABELLED / f"{name}.json").read_text())
+    owner = f"owner-{name}"
+    record = await SessionRepository().create(
+        public_id=f"labelled-{name}",
+        owner_id=owner,
+        job_title=data["job_title"],
+        company_name=data["company"],
+        cv_text=data["cv_text"],
+        cv_filename=None,
+        job_description_text=data["job_description"],
+        question_target=len(data["qas"]),
+    )
+    messages = MessageRepository()
+    for number, qa in enumerate(data["qas"], 1):
+        await messages.add(
+            record.id, role="assistant", content=qa["question"], question_number=number
+        )
+        await messages.add(record.id, role="user", content=qa["answer"])
+    return record.public_id, owner, [qa["answer"] for qa in data["qas"]]
+
+
+async def test_real_model_only_writes_text_the_evidence_decides(
+    embedded_llm: EmbeddedLlamaServer, settings: Settings, db: None
+) -> None:
+    from server.container import build_services
+
+    llm = OpenAIChatModel(base_url=embedded_llm.base_url, api_key="", model="local", timeout_s=300)
+    services = build_services(settings, llm)
+    reports = {}
+    for name in ("backend_strong", "backend_oneword"):
+        public_id, owner, answers = await _stored_interview(name)
+        started = time.perf_counter()
+        record = await services.feedback.generate_feedback(public_id, owner)
+        reports[name] = record
+        print(
+            f"\n--- {name}: {time.perf_counter() - started:.1f} s, written by {record.written_by}"
+        )
+        print(json.dumps({"score": record.interview_score, "sub_scores": record.sub_scores,
+                          "strengths": record.strengths, "weaknesses": record.weaknesses,
+                          "cv_improvements": record.cv_improvements,
+                          "citations": record.citations, "timings": record.timings}, indent=1))  # fmt: skip
+        for key in ("strengths", "weaknesses", "cv_improvements"):
+            assert 3 <= len(getattr(record, key)) <= 5
+        assert record.citations is not None
+        for section in ("strengths", "weaknesses"):
+            for citation in record.citations[section]:
+                assert find_quote(citation["quote"], answers) == citation["answer_index"]
+        assert record.interview_score == record.rubric_score  # the embedded model never adjusts
+    await llm.aclose()
+
+    assert reports["backend_strong"].interview_score > reports["backend_oneword"].interview_score
+    assert reports["backend_oneword"].interview_score <= 2

@@ -71,7 +71,7 @@ def test_feedback_prompt_shares_the_interview_prefix() -> None:
     s = _session()
     h = [_msg(1, "assistant", "Q1?", 1), _msg(2, "user", "A1")]
     interview = interview_messages(s, h)
-    report = feedback_messages(s, h)
+    report = feedback_messages(s, h, "Write the report as JSON.")
     assert report[:-1] == interview[:-1]
     assert report[-1].content.startswith("A1\n\n")
-    assert "JSON" in report[-1].content
+    assert report[-1].content.endswith("Write the report as JSON.")
