@@ -24,6 +24,7 @@ from server.database import migrate
 from server.errors import AppError
 from server.owner import OwnerMiddleware, OwnerSigner
 from server.routes.api import SessionController
+from server.routes.pages import PageController, static_files_router, template_config
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ def create_app(settings: Settings | None = None, *, llm: ChatModel | None = None
     settings = settings or Settings.from_env()
     signer = OwnerSigner(settings.ensure_secret_key())
     return Litestar(
-        route_handlers=[SessionController],
+        route_handlers=[SessionController, PageController, static_files_router()],
+        template_config=template_config(),
         dependencies={
             "services": Provide(_provide_services, sync_to_thread=False),
             "owner_id": Provide(_provide_owner, sync_to_thread=False),
@@ -143,6 +145,8 @@ def create_app(settings: Settings | None = None, *, llm: ChatModel | None = None
             description="Voice-first interview rehearsal: sessions, interviewer, feedback.",
             path="/api/schema",
         ),
+        # Logging is configured once by the entry point (``python -m server``), not per app.
+        logging_config=None,
         debug=False,
     )
 

@@ -1,0 +1,185 @@
+"""Screenshots of the web app for docs/screenshots/: home, new interview, the room mid-turn,
+the report (desktop and phone width) and the PDF's first page.
+
+Runs the real app on a throwaway SQLite database with the fake interviewer from the tests,
+in Debian's headless Chromium. Usage: ``.venv/bin/python scripts/screenshots.py``
+(needs ``chromium``, ``playwright`` and ``pdftoppm``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+DATA = ROOT / "tests" / "data"
+
+# The database is chosen from the environment when Piccolo is first imported: set it first.
+_TMP = Path(tempfile.mkdtemp(prefix="viva-screenshots-"))
+os.environ["VIVA_DATA_DIR"] = str(_TMP)
+os.environ["VIVA_DATABASE_URL"] = f"sqlite:///{_TMP / 'screens.sqlite3'}"
+os.environ.setdefault("VIVA_SECRET_KEY", "screenshots")
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from server.settings import Settings  # noqa: E402
+from tests.fakes import FakeChatModel  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _serve(llm: FakeChatModel) -> tuple[str, Any]:
+    import dataclasses
+
+    import uvicorn
+
+    from server.app import create_app
+    from server.database import migrate
+
+    asyncio.run(migrate())
+    settings = dataclasses.replace(Settings.from_env(), migrate_on_startup=False)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, llm=llm), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def _create(page: Page, title: str, company: str, questions: int = 3) -> str:
+    response = page.request.post(
+        "/api/sessions",
+        multipart={
+            "job_title": title,
+            "company_name": company,
+            "job_description": (DATA / "sample_job_description.txt").read_text(),
+            "cv_text": (DATA / "sample_cv.txt").read_text(),
+            "question_count": str(questions),
+        },
+    )
+    assert response.ok, response.text()
+    session_id: str = response.json()["id"]
+    return session_id
+
+
+def _interview(page: Page, session_id: str, answers: list[str], *, finish: bool) -> None:
+    base = f"/api/sessions/{session_id}"
+    page.request.post(f"{base}/next")
+    for answer in answers:
+        assert page.request.post(f"{base}/answers", data={"text": answer}).ok
+    if finish:
+        page.request.post(f"{base}/end")
+        assert page.request.post(f"{base}/feedback").ok
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    llm = FakeChatModel()
+    base_url, server = _serve(llm)
+    answers = [
+        "At Fernway I led the billing migration: we moved payments to an idempotent FastAPI "
+        "service on PostgreSQL and cut failed payments by 40%.",
+        "I start from the access patterns, then add indexes and check the query plans; "
+        "for the claims table we partitioned by month.",
+        "I wrote the incident review after a queue outage and we added alerting on lag.",
+    ]
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            context = browser.new_context(
+                base_url=base_url, viewport={"width": 1280, "height": 900}, device_scale_factor=1
+            )
+            page = context.new_page()
+            page.goto("/")  # gets the owner cookie
+
+            # History for the progress chart: two roles, several scores.
+            # (The score comes from the evidence rubric; the fake model only writes the text.)
+            for title, company in [
+                ("Senior Python Backend Engineer", "Acme"),
+                ("Data Analyst", "Northwind"),
+                ("Senior Python Backend Engineer", "Globex"),
+                ("Data Analyst", "Initech"),
+            ]:
+                sid = _create(page, title, company)
+                _interview(page, sid, answers[:2], finish=True)
+            report_id = _create(page, "Senior Python Backend Engineer", "Fernway Health")
+            _interview(page, report_id, answers, finish=True)
+            room_id = _create(page, "Staff Platform Engineer", "Umbrella Health", questions=5)
+            _interview(page, room_id, answers[:1], finish=False)
+
+            page.goto("/")
+            page.screenshot(path=OUT / "home.png", full_page=True)
+
+            page.goto(f"/new?from={report_id}")
+            page.screenshot(path=OUT / "new-interview.png", full_page=True)
+
+            page.goto(f"/sessions/{room_id}")
+            page.locator("#progress-label", has_text="Question 2 of 5").wait_for()
+            page.locator("#answer").focus()
+            page.keyboard.type("I'd start by measuring where the time goes: tracing on the")
+            page.screenshot(path=OUT / "room-mid-turn.png", full_page=True)
+
+            page.goto(f"/sessions/{report_id}/report")
+            page.locator(".score-banner").wait_for()
+            page.screenshot(path=OUT / "report.png", full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.screenshot(path=OUT / "report-phone.png", full_page=True)
+
+            pdf = page.request.get(f"/sessions/{report_id}/report.pdf")
+            assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+            pdf_path = _TMP / "report.pdf"
+            pdf_path.write_bytes(pdf.body())
+            subprocess.run(
+                [
+                    "pdftoppm",
+                    "-png",
+                    "-r",
+                    "80",
+                    "-f",
+                    "1",
+                    "-l",
+                    "1",
+                    "-singlefile",
+                    str(pdf_path),
+                    str(OUT / "report-pdf-page1"),
+                ],
+                check=True,
+            )
+            browser.close()
+    finally:
+        server.should_exit = True
+    for path in sorted(OUT.glob("*.png")):
+        print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""A keyboard-only typed interview in headless Chromium, with axe-core on every page.
+
+Needs Debian's ``chromium`` (never ``playwright install``), the ``playwright`` package and
+``npm ci`` in this folder (axe-core). Skipped, with the reason, when any of them is missing.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.settings import Settings
+from tests.fakes import FakeChatModel
+
+# Not ``db``-marked: the data layer runs on both databases in the integration tests.
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+DATA = Path(__file__).parents[1] / "data"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+if not AXE.exists():
+    pytest.skip("axe-core is missing (npm ci in tests/e2e)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def live_server(settings: Settings, db: None) -> Iterator[str]:
+    """The real app on a free port, with the fake LLM injected through the factory."""
+    import uvicorn
+
+    from server.app import create_app
+
+    # Bind first and hand uvicorn the socket: no window for another process to take the port.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, llm=FakeChatModel()), log_level="warning")
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="viva-e2e-server", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def page(live_server: str) -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        context = browser.new_context(base_url=live_server, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        context.close()
+        browser.close()
+        assert not errors, f"JavaScript errors: {errors}"
+
+
+def _axe(page: Any, name: str) -> None:
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
+            }));
+        }""",
+        AXE_TAGS,
+    )
+    assert violations == [], f"axe on {name}: {violations}"
+
+
+def _tab_to(page: Any, selector: str, *, limit: int = 60) -> None:
+    """Press Tab (only Tab) until the element matching ``selector`` has focus."""
+    target = page.locator(selector)
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            # Focus must be visible wherever it lands (WCAG 2.4.7).
+            outline = target.evaluate("el => getComputedStyle(el).outlineStyle")
+            assert outline != "none", f"no visible focus on {selector}"
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_keyboard_only_typed_interview(page: Any, tmp_path: Path) -> None:
+    page.goto("/")
+    _axe(page, "home (empty)")
+    _tab_to(page, ".hero-action a")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/new")
+    _axe(page, "new interview")
+
+    # Submitting an empty form shows the server's errors next to the fields.
+    _tab_to(page, "#start-button")
+    page.keyboard.press("Enter")
+    page.locator("#error-summary").wait_for(state="visible")
+    assert page.locator("#job_title-error").is_visible()
+    assert page.locator("#cv-error").is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert page.locator("#job_title").get_attribute("aria-invalid") == "true"
+    _axe(page, "new interview with errors")
+
+    page.keyboard.press("Shift+Tab")  # back into the page from the summary
+    _tab_to(page, "#job_title")
+    page.keyboard.type("Senior Python Backend Engineer")
+    _tab_to(page, "#company_name")
+    page.keyboard.type("Fernway Health")
+    _tab_to(page, "#job_description")
+    page.keyboard.insert_text((DATA / "sample_job_description.txt").read_text())
+    _tab_to(page, "#cv_file")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(DATA / "sample_cv.txt"))
+    _tab_to(page, "#question_count")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    _tab_to(page, "#start-button")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/sessions/*")
+    status = page.locator("#room-status")
+    log = page.locator("#transcript")
+    assert log.get_attribute("role") == "log"
+    assert log.get_attribute("aria-live") == "polite"
+    assert status.get_attribute("role") == "status"
+    for k in (1, 2, 3):
+        page.locator("#progress-label", has_text=f"Question {k} of 3").wait_for()
+        page.locator(".msg-assistant", has_text=f"Question {k}:").wait_for()
+        assert "Your turn" in status.inner_text()
+        if k == 2:
+            _axe(page, "interview room mid-turn")
+        _tab_to(page, "#answer")
+        page.keyboard.type(f"Answer {k}: I designed the billing API with PostgreSQL and Redis.")
+        if k == 1:
+            page.keyboard.press("Control+Enter")
+        else:
+            _tab_to(page, "#send-button")
+            page.keyboard.press("Enter")
+        page.locator(".msg-user", has_text=f"Answer {k}:").wait_for()
+
+    page.locator("#finished-panel").wait_for(state="visible")
+    assert page.evaluate("document.activeElement.id") == "report-link"
+    _axe(page, "interview room finished")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/report")
+    page.locator(".score-banner").wait_for()  # after "Writing your feedback…" and a reload
+    # The score comes from the evidence rubric: read the stored one and compare the page to it.
+    session_id = page.url.split("/sessions/")[1].split("/")[0]
+    score = page.request.get(f"/api/sessions/{session_id}/feedback").json()["score"]
+    assert page.locator(".score-value").inner_text() == f"{score}/10"
+    assert page.locator(".score-circle").count() == 10
+    assert page.locator(".score-circle.is-filled").count() == score
+    assert page.locator(".score-circles").get_attribute("aria-label") == f"{score} out of 10"
+    for heading in ("Strengths", "Areas for Improvement", "CV Improvement Suggestions"):
+        assert page.get_by_role("heading", name=heading).is_visible()
+    assert page.locator("#print-button").is_visible()
+    assert page.locator(".transcript-list", has_text="Answer 3:").is_visible()
+    _axe(page, "report")
+
+    _tab_to(page, "a[href$='report.pdf']")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    pdf_path = tmp_path / "report.pdf"
+    download.value.save_as(pdf_path)
+    from pypdf import PdfReader
+
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf_path.read_bytes())).pages)
+    text = " ".join(text.split())
+    for needle in (f"{score}/10", "Overall Performance", "CV Improvement Suggestions", "Answer 2:"):
+        assert needle in text, needle
+
+    # Home: the session is listed with its score; delete it by keyboard, via the dialog.
+    page.goto("/")
+    assert page.locator(".session-score", has_text=f"{score}/10").is_visible()
+    _axe(page, "home with an interview")
+    _tab_to(page, "button[data-delete]")
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog.confirm")
+    dialog.wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    _axe(page, "delete dialog")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.locator("#home-status", has_text="Deleted").wait_for()
+    assert page.locator(".session").count() == 0
+    assert page.evaluate("document.activeElement.id") == "sessions-heading"
+
+    page.goto("/sessions/no-such-session")
+    assert page.get_by_role("heading", name="We can’t find that interview").is_visible()
+    _axe(page, "not found")
