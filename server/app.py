@@ -5,6 +5,7 @@ Tests pass fakes for the engines (``llm=...``); production builds the real ones 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,9 @@ from server.errors import AppError
 from server.owner import OwnerMiddleware, OwnerSigner
 from server.routes.api import SessionController
 from server.routes.pages import PageController, static_files_router, template_config
+from server.routes.voice import VoiceConnections, voice_socket
 from server.settings import Settings
+from server.voice.engines import SpeechEngines, load_speech_engines
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,19 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
     embedded = None
     if settings.migrate_on_startup:
         await migrate()
+    speech_loading = None
+    if app.state.get("speech") is None and settings.load_speech_models:
+        # Whisper/Piper/Silero load in worker threads while the LLM starts.
+        speech_loading = asyncio.create_task(
+            load_speech_engines(
+                stt_model_dir=settings.stt_model_dir or None,
+                stt_device=settings.stt_device,
+                stt_compute_type=settings.stt_compute_type,
+                stt_beam_size=settings.stt_beam_size,
+                tts_voice_path=settings.tts_voice_path or None,
+                cpu_threads=settings.llm_threads,
+            )
+        )
     if llm is None:
         if settings.embedded_llm:
             from server.ai.embedded import start_embedded_llm
@@ -101,6 +117,9 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
                 max_retries=settings.llm_max_retries,
             )
     app.state.services = build_services(settings, llm)
+    if speech_loading is not None:
+        app.state.speech = await speech_loading
+    app.state.voice_connections = VoiceConnections()
     try:
         yield
     finally:
@@ -120,11 +139,17 @@ def _provide_owner(request: Request[Any, Any, Any]) -> str:
     return owner_id
 
 
-def create_app(settings: Settings | None = None, *, llm: ChatModel | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    llm: ChatModel | None = None,
+    speech: SpeechEngines | None = None,
+) -> Litestar:
+    """The app. ``llm`` and ``speech`` replace the real engines (tests pass fakes)."""
     settings = settings or Settings.from_env()
     signer = OwnerSigner(settings.ensure_secret_key())
     return Litestar(
-        route_handlers=[SessionController, PageController, static_files_router()],
+        route_handlers=[SessionController, PageController, voice_socket, static_files_router()],
         template_config=template_config(),
         dependencies={
             "services": Provide(_provide_services, sync_to_thread=False),
@@ -137,7 +162,7 @@ def create_app(settings: Settings | None = None, *, llm: ChatModel | None = None
             Exception: _unexpected_error,
         },
         lifespan=[_engines],
-        state=_initial_state(settings, llm),
+        state=State({"settings": settings, "llm": llm, "speech": speech}),
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         openapi_config=OpenAPIConfig(
             title="Viva",
@@ -149,7 +174,3 @@ def create_app(settings: Settings | None = None, *, llm: ChatModel | None = None
         logging_config=None,
         debug=False,
     )
-
-
-def _initial_state(settings: Settings, llm: ChatModel | None) -> State:
-    return State({"settings": settings, "llm": llm})

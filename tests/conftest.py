@@ -55,7 +55,10 @@ def settings() -> Settings:
     # Migrations are applied once per run by the ``migrated`` fixture, not per app start-up.
     import dataclasses
 
-    return dataclasses.replace(Settings.from_env(), migrate_on_startup=False)
+    # Speech models are loaded by the voice tests that need them, not by every app.
+    return dataclasses.replace(
+        Settings.from_env(), migrate_on_startup=False, load_speech_models=False
+    )
 
 
 @pytest.fixture

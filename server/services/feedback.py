@@ -44,14 +44,18 @@ logger = logging.getLogger(__name__)
 REQUIRED_KEYS = ("score", "strengths", "weaknesses", "cv_improvements")
 MIN_ITEMS, MAX_ITEMS = 3, 5
 MAX_ATTEMPTS = 3  # the first try plus two retries
-FEEDBACK_MAX_TOKENS = 900
+FEEDBACK_MAX_TOKENS = 650
 MAX_POINT_CHARS = 400
 
 _CITED = {
     "type": "array",
     "items": {
         "type": "object",
-        "properties": {"point": {"type": "string"}, "quote": {"type": "string"}},
+        # Length caps bound generation time on small local models (grammar-enforced there).
+        "properties": {
+            "point": {"type": "string", "maxLength": 220},
+            "quote": {"type": "string", "maxLength": 120},
+        },
         "required": ["point", "quote"],
         "additionalProperties": False,
     },
@@ -60,7 +64,7 @@ _CITED = {
 }
 _TEXTS = {
     "type": "array",
-    "items": {"type": "string"},
+    "items": {"type": "string", "maxLength": 220},
     "minItems": MIN_ITEMS,
     "maxItems": MAX_ITEMS,
 }
@@ -190,11 +194,11 @@ def writeup_request(assessment: Assessment, job_title: str, *, may_adjust: bool)
 {_describe_evidence(assessment)}
 
 Write the feedback report as JSON:
-- "strengths": 3 to 5 objects. "point": one specific sentence on what the candidate did well. \
-"quote": 4 to 12 words copied exactly from the candidate's answer that shows it.
-- "weaknesses": 3 to 5 objects. "point": one specific, actionable area to improve. \
-"quote": 4 to 12 words copied exactly from the answer it is about.
-- "cv_improvements": 3 to 5 concrete changes to the CV for the {job_title} role.
+- "strengths": 3 objects. "point": one short, specific sentence on what the candidate did \
+well. "quote": 4 to 10 words copied exactly from the candidate's answer that shows it.
+- "weaknesses": 3 objects. "point": one short, specific, actionable area to improve. \
+"quote": 4 to 10 words copied exactly from the answer it is about.
+- "cv_improvements": 3 short, concrete changes to the CV for the {job_title} role.
 Only praise what the measurements support: never call a short or vague answer detailed, \
 specific or well structured."""
     if may_adjust:

@@ -1044,7 +1044,16 @@ class VoiceSession:
         text = await self._speak(reply, deltas)
         if reply.audio_started:
             # Stay "speaking" (and barge-in-able) until the client has played it all.
-            await self._sleep(max(0.0, reply.play_cursor - self._clock()))
+            try:
+                await self._sleep(max(0.0, reply.play_cursor - self._clock()))
+            except asyncio.CancelledError:
+                # The connection went away mid-playback. All of the audio was delivered, so
+                # store the whole message (shielded, so closing cannot cut the write); on
+                # resume it is spoken again in full. (A barge-in also cancels this task, but
+                # it saves the truncated reply itself, and ``_finished`` is not set then.)
+                if persist and text and self._finished and not reply.flushed:
+                    await asyncio.shield(self._save_interviewer(reply, text, interrupted=False))
+                raise
             self._echo_guard_until = reply.play_cursor + self._config.echo_tail_ms / 1000
         reply.phase = "saving_reply"
         if persist:

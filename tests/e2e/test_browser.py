@@ -1,15 +1,12 @@
 """A keyboard-only typed interview in headless Chromium, with axe-core on every page.
 
 Needs Debian's ``chromium`` (never ``playwright install``), the ``playwright`` package and
-``npm ci`` in this folder (axe-core). Skipped, with the reason, when any of them is missing.
+``npm ci`` in this folder (axe-core); ``make test`` installs all three.
 """
 
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ import pytest
 
 from server.settings import Settings
 from tests.fakes import FakeChatModel
+from tests.live import serve
 
 # Not ``db``-marked: the data layer runs on both databases in the integration tests.
 pytestmark = pytest.mark.e2e
@@ -36,44 +34,21 @@ CHROMIUM_ARGS = [
 ]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
+# `make test` installs all three; a missing one is a failure, never a silent skip.
 if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
+    pytest.fail("Debian chromium is missing: run `make test` (apt-get install chromium)", False)
 if not AXE.exists():
-    pytest.skip("axe-core is missing (npm ci in tests/e2e)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.fail("axe-core is missing: run `make test` (npm ci in tests/e2e)", False)
+from playwright import sync_api  # noqa: E402
 
 
 @pytest.fixture
 def live_server(settings: Settings, db: None) -> Iterator[str]:
     """The real app on a free port, with the fake LLM injected through the factory."""
-    import uvicorn
-
     from server.app import create_app
 
-    # Bind first and hand uvicorn the socket: no window for another process to take the port.
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, llm=FakeChatModel()), log_level="warning")
-    )
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="viva-e2e-server", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(create_app(settings, llm=FakeChatModel())) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,135 @@
+"""The voice WebSocket: one per interview, speaking protocol v1 (docs/protocol.md).
+
+A raw ``@websocket`` handler, because the socket carries binary audio and JSON control
+frames both ways. The handler authorizes, wires a ``VoiceSession`` to the socket and the
+interview, and pumps frames; everything about turns lives in ``server.voice``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
+
+from server.container import Services
+from server.errors import NotFound
+from server.services.conversation import InterviewConversation
+from server.voice.audio import Pcm16
+from server.voice.engines import SpeechEngines
+from server.voice.protocol import (
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NOT_OWNER,
+    CLOSE_REPLACED,
+    CLOSE_UNKNOWN_SESSION,
+    ServerEvent,
+    encode_server_event,
+)
+from server.voice.session import VoiceSession
+
+logger = logging.getLogger(__name__)
+
+CLOSE_WAIT_S = 15.0  # > the session's 5 s grace for writes under way
+
+
+class VoiceConnections:
+    """The live socket of each interview in this process: a newer one replaces the older.
+
+    The newer connection waits until the older one has finished closing, so whatever the
+    older one was still storing (the answer, what was heard of a reply) lands first and
+    the newer one resumes from it.
+    """
+
+    def __init__(self) -> None:
+        self._live: dict[str, tuple[WebSocket[Any, Any, Any], asyncio.Event]] = {}
+
+    async def claim(self, session_id: str, socket: WebSocket[Any, Any, Any]) -> asyncio.Event:
+        previous = self._live.get(session_id)
+        done = asyncio.Event()
+        self._live[session_id] = (socket, done)
+        if previous is not None:
+            old_socket, old_done = previous
+            logger.info("session %s: a newer connection replaces the open one", session_id)
+            with contextlib.suppress(Exception):  # it may be closed already
+                await old_socket.close(code=CLOSE_REPLACED, reason="Opened in another window.")
+            try:
+                await asyncio.wait_for(old_done.wait(), timeout=CLOSE_WAIT_S)
+            except TimeoutError:
+                logger.warning("session %s: the previous connection did not close", session_id)
+        return done
+
+    def release(
+        self, session_id: str, socket: WebSocket[Any, Any, Any], done: asyncio.Event
+    ) -> None:
+        done.set()
+        if (current := self._live.get(session_id)) is not None and current[0] is socket:
+            del self._live[session_id]
+
+
+@websocket("/ws/sessions/{session_id:str}")
+async def voice_socket(
+    socket: WebSocket[Any, Any, State],
+    session_id: FromPath[str],
+    services: NamedDependency[Services],
+) -> None:
+    await socket.accept()
+    owner_id: str | None = socket.scope.get("state", {}).get("owner_id")
+    if owner_id is None:
+        await socket.close(code=CLOSE_NOT_OWNER, reason="No owner identity: open the app first.")
+        return
+    try:
+        await services.sessions.get(session_id, owner_id)
+    except NotFound:
+        await socket.close(code=CLOSE_UNKNOWN_SESSION, reason="No such interview session.")
+        return
+    speech: SpeechEngines | None = socket.app.state.get("speech")
+    if speech is None:
+        await socket.close(code=CLOSE_INTERNAL_ERROR, reason="Voice is not available here.")
+        return
+
+    connections: VoiceConnections = socket.app.state.voice_connections
+    done = await connections.claim(session_id, socket)
+    conversation = InterviewConversation(
+        services.interview,
+        services.sessions,
+        public_id=session_id,
+        owner_id=owner_id,
+        max_answer_chars=services.settings.max_answer_chars,
+    )
+
+    async def send(item: ServerEvent | Pcm16) -> None:
+        if isinstance(item, Pcm16):
+            await socket.send_bytes(item.data)
+        else:
+            await socket.send_text(encode_server_event(item))
+
+    try:
+        async with VoiceSession(
+            session_id=session_id,
+            conversation=conversation,
+            stt=speech.stt,
+            tts=speech.tts,
+            vad_model=speech.vad,
+            send=send,
+        ) as voice:
+            while voice.close_code is None:
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("bytes") is not None:
+                    await voice.receive_audio(message["bytes"])
+                elif message.get("text") is not None:
+                    await voice.receive_text(message["text"])
+            if voice.close_code is not None:
+                await socket.close(code=voice.close_code, reason=voice.close_reason)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        connections.release(session_id, socket, done)
+        logger.info("session %s: voice connection closed", session_id)

@@ -1,0 +1,207 @@
+"""The voice WebSocket through the real app on a real socket, with fake STT/TTS/VAD/LLM.
+
+The real engines are exercised in test_voice_models.py and test_voice_real.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from server.settings import Settings
+from server.voice.engines import SpeechEngines
+from tests.fakes import FakeChatModel
+from tests.live import serve
+from tests.unit.voice.conftest import EnergyVad, FakeTTS, ToneSTT, speech
+from tests.voice_client_helpers import VoiceTestClient
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def live_url(settings: Settings, fake_llm: FakeChatModel, db: None) -> Iterator[str]:
+    from server.app import create_app
+
+    engines = SpeechEngines(stt=ToneSTT(), tts=FakeTTS(), vad=EnergyVad())
+    with serve(create_app(settings, llm=fake_llm, speech=engines)) as url:
+        yield url
+
+
+@pytest.fixture
+async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_url, timeout=30) as client:
+        yield client
+
+
+async def _session(http: httpx.AsyncClient, sample_cv: str, sample_jd: str) -> str:
+    response = await http.post(
+        "/api/sessions",
+        data={
+            "job_title": "Backend Engineer",
+            "company_name": "Fernway Health",
+            "job_description": sample_jd,
+            "cv_text": sample_cv,
+            "question_count": "3",
+        },
+        files={"cv_file": ("", b"")},  # multipart, as browsers send it
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _open(live_url: str, http: httpx.AsyncClient, sid: str) -> VoiceTestClient:
+    client = await VoiceTestClient.open(live_url, sid, http.cookies.get("viva_owner"))
+    hello = await client.until("hello")
+    assert hello["protocol_version"] == 1
+    assert hello["tts_sample_rate_hz"] == 22_050
+    return client
+
+
+async def _messages(
+    http: httpx.AsyncClient, sid: str, *, at_least: int = 0
+) -> list[dict[str, Any]]:
+    """The stored messages; waits (briefly) for ``at_least`` of them, as the server may still
+    be storing what was said when the client hung up."""
+    for _ in range(100):
+        messages = list((await http.get(f"/api/sessions/{sid}")).json()["messages"])
+        if len(messages) >= at_least:
+            break
+        await asyncio.sleep(0.05)
+    return messages
+
+
+async def test_a_spoken_turn(
+    live_url: str, http: httpx.AsyncClient, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _session(http, sample_cv, sample_jd)
+    client = await _open(live_url, http, sid)
+    await client.send({"type": "start"})
+    await client.until("audio_end")
+    first_question = client.of_type("interviewer_sentence")
+    assert first_question and len(client.audio) > 0
+    assert (await client.until("progress"))["awaiting"] == "question"  # on start
+    progress = await client.until("progress")  # once the question was spoken and stored
+    assert (progress["question"], progress["total"], progress["awaiting"]) == (1, 3, "answer")
+
+    await client.speak(speech("alpha bravo charlie delta echo"))
+    final = await client.until("final_transcript")
+    assert final["text"] == "alpha bravo charlie delta echo"
+    assert final["source"] == "voice"
+    await client.until("audio_end")
+    await client.until("turn_timings")  # the first question's
+    timings = (await client.until("turn_timings"))["timings_ms"]  # this turn's
+    assert {"first_token_ms", "first_audio_ms"} <= set(timings)
+    saved = await client.until("progress")  # the answer was stored before the model ran
+    assert (saved["question"], saved["awaiting"]) == (1, "question")
+    progress = await client.until("progress")  # the reply was spoken and stored
+    assert (progress["question"], progress["awaiting"]) == (2, "answer")
+    await client.close()
+
+    messages = await _messages(http, sid)
+    assert [m["role"] for m in messages] == ["assistant", "user", "assistant"]
+    assert messages[1]["content"] == "alpha bravo charlie delta echo"
+    assert messages[1]["audio_duration_ms"] > 1000
+    assert messages[2]["question_number"] == 2
+    # What was spoken is what was stored, labels and all cleaned off.
+    assert not messages[0]["content"].startswith("Interviewer")
+
+
+async def test_ownership_close_codes(
+    live_url: str, http: httpx.AsyncClient, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _session(http, sample_cv, sample_jd)
+    for cookie, code in [(None, 4403), ("forged.0000", 4403)]:
+        client = await VoiceTestClient.open(live_url, sid, cookie)
+        with pytest.raises(ConnectionClosed) as closed:
+            await client.until("hello", timeout_s=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+    async with httpx.AsyncClient(base_url=live_url) as stranger:
+        await stranger.get("/api/sessions")  # gets its own owner cookie
+        for target in (sid, "no-such-session"):
+            client = await VoiceTestClient.open(live_url, target, stranger.cookies["viva_owner"])
+            with pytest.raises(ConnectionClosed) as closed:
+                await client.until("hello", timeout_s=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+
+async def test_bad_input_gets_errors_and_the_session_survives(
+    live_url: str, http: httpx.AsyncClient, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _session(http, sample_cv, sample_jd)
+    client = await _open(live_url, http, sid)
+    await client.send({"type": "start"})
+    await client.until("audio_end")
+
+    for bad in [b"\x01\x02\x03", bytes(70_000)]:
+        await client.ws.send(bad)
+        error = await client.until("error")
+        assert error["code"]
+    for bad_text in ["{not json", '{"type": "fly"}', '{"type": "settings", "silence_ms": 5}']:
+        await client.ws.send(bad_text)
+        error = await client.until("error")
+        assert error["message"]
+
+    await client.send({"type": "typed_answer", "text": "I led the FastAPI migration."})
+    final = await client.until("final_transcript")
+    assert final["source"] == "typed"
+    await client.until("audio_end")
+    await client.close()
+    messages = await _messages(http, sid, at_least=3)
+    assert [m["role"] for m in messages] == ["assistant", "user", "assistant"]
+    # The typed answer arrived while the question was still playing: it cut it short.
+    assert messages[0]["interrupted"] and messages[0]["question_number"] == 1
+
+
+async def test_a_drop_during_playback_keeps_the_whole_question(
+    live_url: str, http: httpx.AsyncClient, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _session(http, sample_cv, sample_jd)
+    client = await _open(live_url, http, sid)
+    await client.send({"type": "start"})
+    await client.until("audio_end")  # all audio sent; the client is still playing it
+    await client.close()
+    messages = await _messages(http, sid, at_least=1)
+    assert [m["role"] for m in messages] == ["assistant"]
+    # All of its audio was delivered: stored whole, and spoken again whole on resume.
+    assert "Question 1" in messages[0]["content"]
+    assert not messages[0]["interrupted"]
+
+
+async def test_reconnect_resumes_the_same_interview(
+    live_url: str, http: httpx.AsyncClient, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _session(http, sample_cv, sample_jd)
+    client = await _open(live_url, http, sid)
+    await client.send({"type": "start"})
+    await client.until("audio_end")
+    question = " ".join(e["text"] for e in client.of_type("interviewer_sentence"))
+    await client.close()  # a dropped connection
+
+    again = await _open(live_url, http, sid)
+    await again.send({"type": "start"})
+    await again.until("audio_end")
+    repeated = " ".join(e["text"] for e in again.of_type("interviewer_sentence"))
+    assert repeated == question
+    await again.close()
+    assert len(await _messages(http, sid)) == 1  # nothing asked twice
+
+
+async def test_a_second_connection_replaces_the_first(
+    live_url: str, http: httpx.AsyncClient, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _session(http, sample_cv, sample_jd)
+    first = await _open(live_url, http, sid)
+    second = await _open(live_url, http, sid)
+    with pytest.raises(ConnectionClosed) as closed:
+        await first.until("never", timeout_s=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4409
+    await second.send({"type": "start"})
+    await second.until("audio_end")
+    await second.close()
+    await asyncio.sleep(0)
