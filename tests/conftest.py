@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 _TMP = Path(tempfile.mkdtemp(prefix="viva-tests-"))
 os.environ["VIVA_DATA_DIR"] = str(_TMP)
@@ -26,6 +27,9 @@ from litestar.testing import AsyncTestClient  # noqa: E402
 
 from server.settings import Settings  # noqa: E402
 from tests.fakes import FakeChatModel  # noqa: E402
+
+if TYPE_CHECKING:
+    from server.ai.embedded import EmbeddedLlamaServer
 
 DATA = Path(__file__).parent / "data"
 
@@ -48,6 +52,21 @@ async def db(migrated: None) -> None:
 
     for table in (Feedback, Message, InterviewSession):
         await table.delete(force=True)
+
+
+@pytest.fixture(scope="session")
+def embedded_llm() -> Iterator[EmbeddedLlamaServer]:
+    """The real embedded LLM (quality profile), started once for all real-model tests."""
+    from server.ai.embedded import EmbeddedLlamaServer
+    from server.ai.model_files import BUILDS, assemble
+
+    settings = Settings.from_env()
+    server = EmbeddedLlamaServer(
+        assemble(BUILDS["quality"], settings.models_dir), threads=settings.llm_threads
+    )
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

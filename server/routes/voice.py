@@ -119,13 +119,13 @@ async def voice_socket(
             send=send,
         ) as voice:
             while voice.close_code is None:
-                message = await socket.receive()
+                message: dict[str, Any] = dict(await socket.receive())
                 if message["type"] == "websocket.disconnect":
                     break
-                if message.get("bytes") is not None:
-                    await voice.receive_audio(message["bytes"])
-                elif message.get("text") is not None:
-                    await voice.receive_text(message["text"])
+                if isinstance(data := message.get("bytes"), bytes):
+                    await voice.receive_audio(data)
+                elif isinstance(text := message.get("text"), str):
+                    await voice.receive_text(text)
             if voice.close_code is not None:
                 await socket.close(code=voice.close_code, reason=voice.close_reason)
     except WebSocketDisconnect:

@@ -200,7 +200,7 @@ class InterviewEngine:
         return record
 
     async def next_message(self, session: SessionRecord) -> MessageRecord:
-        """Generate and store the interviewer's next message (idempotent while awaiting an answer)."""
+        """Generate and store the next interviewer message (idempotent while an answer is due)."""
         history = await self.messages.list_for_session(session.id)
         state = interview_state(session, history)
         if state.awaiting == "answer":

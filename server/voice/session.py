@@ -164,9 +164,11 @@ class VoiceConfig:
     # Incremental transcription
     partial_every_ms: float = 1000.0
     """Voiced audio between two live captions."""
-    commit_pause_ms: float = 240.0
-    """A pause this long closes a phrase: it is transcribed for good while the candidate goes on."""
-    min_commit_ms: float = 1000.0
+    commit_pause_ms: float = 450.0
+    """A pause this long closes a phrase: it is transcribed for good while the candidate goes on.
+    Short phrases (comma pauses) give Whisper too little context, so commits wait for a
+    sentence-length pause and at least ``min_commit_ms`` of audio."""
+    min_commit_ms: float = 3000.0
     max_uncommitted_ms: float = 20_000.0
     max_turn_ms: float = 300_000.0
     prompt_chars: int = 200

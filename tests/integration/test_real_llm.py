@@ -10,7 +10,7 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from litestar import Litestar
@@ -18,7 +18,6 @@ from litestar.testing import AsyncTestClient
 
 from server.ai.embedded import EmbeddedLlamaServer
 from server.ai.llm import OpenAIChatModel
-from server.ai.model_files import BUILDS, assemble
 from server.services.writeup import find_quote
 from server.settings import Settings
 from tests.conftest import DATA
@@ -44,16 +43,6 @@ TOPIC_WORDS = re.compile(
     r"database|queries|latency|engineer|experience|project|team|clinic|booking|health|role",
     re.IGNORECASE,
 )
-
-
-@pytest.fixture(scope="module")
-def embedded_llm() -> Iterator[EmbeddedLlamaServer]:
-    settings = Settings.from_env()
-    path = assemble(BUILDS["quality"], settings.models_dir)
-    server = EmbeddedLlamaServer(path, threads=settings.llm_threads)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -138,10 +127,16 @@ async def test_real_model_only_writes_text_the_evidence_decides(
         print(
             f"\n--- {name}: {time.perf_counter() - started:.1f} s, written by {record.written_by}"
         )
-        print(json.dumps({"score": record.interview_score, "sub_scores": record.sub_scores,
-                          "strengths": record.strengths, "weaknesses": record.weaknesses,
-                          "cv_improvements": record.cv_improvements,
-                          "citations": record.citations, "timings": record.timings}, indent=1))  # fmt: skip
+        report = {
+            "score": record.interview_score,
+            "sub_scores": record.sub_scores,
+            "strengths": record.strengths,
+            "weaknesses": record.weaknesses,
+            "cv_improvements": record.cv_improvements,
+            "citations": record.citations,
+            "timings": record.timings,
+        }
+        print(json.dumps(report, indent=1))
         for key in ("strengths", "weaknesses", "cv_improvements"):
             assert 3 <= len(getattr(record, key)) <= 5
         assert record.citations is not None

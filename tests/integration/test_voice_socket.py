@@ -15,10 +15,10 @@ from websockets.exceptions import ConnectionClosed
 
 from server.settings import Settings
 from server.voice.engines import SpeechEngines
+from server.voice_client import VoiceClient
 from tests.fakes import FakeChatModel
 from tests.live import serve
 from tests.unit.voice.conftest import EnergyVad, FakeTTS, ToneSTT, speech
-from tests.voice_client_helpers import VoiceTestClient
 
 pytestmark = pytest.mark.db
 
@@ -54,8 +54,8 @@ async def _session(http: httpx.AsyncClient, sample_cv: str, sample_jd: str) -> s
     return str(response.json()["id"])
 
 
-async def _open(live_url: str, http: httpx.AsyncClient, sid: str) -> VoiceTestClient:
-    client = await VoiceTestClient.open(live_url, sid, http.cookies.get("viva_owner"))
+async def _open(live_url: str, http: httpx.AsyncClient, sid: str) -> VoiceClient:
+    client = await VoiceClient.open(live_url, sid, http.cookies.get("viva_owner"))
     hello = await client.until("hello")
     assert hello["protocol_version"] == 1
     assert hello["tts_sample_rate_hz"] == 22_050
@@ -116,7 +116,7 @@ async def test_ownership_close_codes(
 ) -> None:
     sid = await _session(http, sample_cv, sample_jd)
     for cookie, code in [(None, 4403), ("forged.0000", 4403)]:
-        client = await VoiceTestClient.open(live_url, sid, cookie)
+        client = await VoiceClient.open(live_url, sid, cookie)
         with pytest.raises(ConnectionClosed) as closed:
             await client.until("hello", timeout_s=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == code
@@ -124,7 +124,7 @@ async def test_ownership_close_codes(
     async with httpx.AsyncClient(base_url=live_url) as stranger:
         await stranger.get("/api/sessions")  # gets its own owner cookie
         for target in (sid, "no-such-session"):
-            client = await VoiceTestClient.open(live_url, target, stranger.cookies["viva_owner"])
+            client = await VoiceClient.open(live_url, target, stranger.cookies["viva_owner"])
             with pytest.raises(ConnectionClosed) as closed:
                 await client.until("hello", timeout_s=10)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404

@@ -145,9 +145,9 @@ async def test_live_captions_come_before_the_final_and_only_the_tail_is_left(
     h = await make_harness()
     await h.start()
     h.clear()
-    long_answer = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"
+    long_answer = "alpha bravo charlie delta echo foxtrot golf hotel india juliet alpha bravo"
     await h.feed(speech(long_answer))
-    await h.quiet(300)  # a phrase pause: the phrase is committed while the candidate thinks
+    await h.quiet(500)  # a sentence pause: the phrase is committed while the candidate thinks
     await h.feed(speech("alpha bravo"))
     await h.quiet(1000)
     kinds = h.types()
@@ -160,7 +160,7 @@ async def test_live_captions_come_before_the_final_and_only_the_tail_is_left(
     # One pass for the committed phrase, one for the short tail; no re-read of the whole answer.
     assert [c.words for c in finals] == [long_answer.split(), ["alpha", "bravo"]]
     assert finals[-1].duration_ms < 2000
-    assert finals[-1].prompt and finals[-1].prompt.endswith("juliet")
+    assert finals[-1].prompt and finals[-1].prompt.endswith("juliet alpha bravo")
     drafts = [c for c in h.stt.calls if c.draft]
     assert 2 <= len(drafts) <= 4  # throttled to ~1 per second of speech
 
