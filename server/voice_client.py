@@ -94,7 +94,7 @@ class VoiceClient:
         """The next progress event whose ``awaiting`` is one of ``awaiting``."""
         async with asyncio.timeout(timeout_s):
             while True:
-                progress = await self.until("progress")
+                progress = await self.until("progress", timeout_s=timeout_s)
                 if progress["awaiting"] in awaiting:
                     return progress
 
