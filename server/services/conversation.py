@@ -8,6 +8,7 @@ interview's status changes underneath (closing line, end, another tab).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from server.repositories.records import SessionRecord
 from server.services.interview import InterviewEngine, clean_stream
@@ -48,7 +49,7 @@ class InterviewConversation:
         text: str,
         *,
         audio_duration_ms: int | None,
-        timings: Mapping[str, float],
+        timings: Mapping[str, Any],
         continues_previous: bool = False,
     ) -> Progress:
         session = await self._session()

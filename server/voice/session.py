@@ -17,6 +17,7 @@ from collections.abc import (
     Coroutine,
     Mapping,
     MutableMapping,
+    Sequence,
 )
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, TypeVar
@@ -93,7 +94,7 @@ class Conversation(Protocol):
         text: str,
         *,
         audio_duration_ms: int | None,
-        timings: Mapping[str, float],
+        timings: Mapping[str, Any],
         continues_previous: bool,
     ) -> Progress:
         """Store an answer BEFORE the interviewer is asked for a reply.
@@ -183,6 +184,27 @@ class VoiceConfig:
     """Net dropped audio (it decays at 10 % of real time) after which the connection is closed."""
     max_error_burst: int = 20
     """Protocol errors (decaying one per second) after which the connection is closed."""
+
+
+def pauses_ms(windows: Sequence[VadWindow], silence_threshold: float) -> list[int]:
+    """Silent stretches between the first and the last voiced window of a turn, in ms."""
+    pauses: list[int] = []
+    voiced = [w for w in windows if w.speech_prob >= silence_threshold]
+    if not voiced:
+        return pauses
+    gap_start: int | None = None
+    for window in windows:
+        if (
+            window.start_sample < voiced[0].start_sample
+            or window.start_sample > voiced[-1].start_sample
+        ):
+            continue
+        if window.speech_prob < silence_threshold:
+            gap_start = window.start_sample if gap_start is None else gap_start
+        elif gap_start is not None:
+            pauses.append(round(1000 * (window.start_sample - gap_start) / INPUT_SAMPLE_RATE_HZ))
+            gap_start = None
+    return pauses
 
 
 Outbound = ServerEvent | Pcm16
@@ -1288,7 +1310,13 @@ class VoiceSession:
                 self._conversation.save_candidate_turn(
                     text,
                     audio_duration_ms=audio_ms,
-                    timings=self._timings(reply),
+                    timings={
+                        **self._timings(reply),
+                        # Delivery evidence for the feedback report (speaking rate, pauses).
+                        "pauses_ms": pauses_ms(reply.turn.windows, self._config.silence_threshold)
+                        if reply.turn is not None
+                        else [],
+                    },
                     continues_previous=continues,
                 ),
                 reply,

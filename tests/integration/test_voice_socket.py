@@ -107,6 +107,11 @@ async def test_a_spoken_turn(
     assert messages[1]["content"] == "alpha bravo charlie delta echo"
     assert messages[1]["audio_duration_ms"] > 1000
     assert messages[2]["question_number"] == 2
+    assert isinstance(messages[1]["timings"]["pauses_ms"], list)
+    # A spoken answer carries delivery evidence into the score.
+    speech_evidence = (await http.get(f"/api/sessions/{sid}/score")).json()["evidence"]
+    delivery = speech_evidence["answers"][0]["speech"]
+    assert delivery["duration_ms"] > 1000 and delivery["words_per_minute"] > 0
     # What was spoken is what was stored, labels and all cleaned off.
     assert not messages[0]["content"].startswith("Interviewer")
 

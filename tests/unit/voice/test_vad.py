@@ -88,3 +88,15 @@ def test_tracker_needs_sustained_speech_and_releases_after_silence() -> None:
 def test_tracker_ignores_isolated_blips() -> None:
     tracker = SpeechTracker(min_speech_ms=96)
     assert feed(tracker, [0.9, 0.1, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1]) == []
+
+
+def test_pauses_inside_a_turn_are_measured() -> None:
+    from server.voice.session import pauses_ms
+    from server.voice.vad import VadWindow
+
+    w = 512  # 32 ms windows at 16 kHz
+    probs = [0.1, 0.9, 0.9] + [0.1] * 70 + [0.9] + [0.1] * 10 + [0.9] + [0.1] * 5
+    windows = [VadWindow(i * w, (i + 1) * w, p) for i, p in enumerate(probs)]
+    # Leading and trailing silence are not pauses; the two gaps inside are.
+    assert pauses_ms(windows, 0.35) == [2240, 320]
+    assert pauses_ms([VadWindow(0, w, 0.1)], 0.35) == []
