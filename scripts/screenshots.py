@@ -1,14 +1,18 @@
-"""Screenshots of the web app for docs/screenshots/: home, new interview, the room mid-turn,
-the report (desktop and phone width) and the PDF's first page.
+"""Screenshots of the web app for docs/screenshots/: home, new interview, the voice room
+mid-turn, the report (desktop and phone width) and the PDF's first page.
 
-Runs the real app on a throwaway SQLite database with the fake interviewer from the tests,
-in Debian's headless Chromium. Usage: ``.venv/bin/python scripts/screenshots.py``
-(needs ``chromium``, ``playwright`` and ``pdftoppm``).
+Runs the real app on a throwaway SQLite database with the fake interviewer from the tests and
+the real speech engines, in Debian's headless Chromium; the candidate's voice in the room shot
+is Piper's, spoken into Chromium's fake microphone. Usage:
+``.venv/bin/python scripts/screenshots.py [OUT_DIR]`` (default docs/screenshots; needs
+``chromium``, ``playwright`` and ``pdftoppm``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import os
 import socket
 import subprocess
@@ -16,11 +20,12 @@ import sys
 import tempfile
 import threading
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "docs" / "screenshots"
+OUT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
 DATA = ROOT / "tests" / "data"
 
 # The database is chosen from the environment when Piccolo is first imported: set it first.
@@ -33,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from server.settings import Settings  # noqa: E402
+from server.voice.engines import SpeechEngines, load_speech_engines  # noqa: E402
+from tests.e2e.test_voice_room import SPEAK_INTO_MIC  # noqa: E402
 from tests.fakes import FakeChatModel  # noqa: E402
 
 CHROMIUM_ARGS = [
@@ -53,7 +60,7 @@ def _free_port() -> int:
         return port
 
 
-def _serve(llm: FakeChatModel) -> tuple[str, Any]:
+def _serve(llm: FakeChatModel, speech: SpeechEngines) -> tuple[str, Any]:
     import dataclasses
 
     import uvicorn
@@ -66,7 +73,10 @@ def _serve(llm: FakeChatModel) -> tuple[str, Any]:
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, llm=llm), host="127.0.0.1", port=port, log_level="warning"
+            create_app(settings, llm=llm, speech=speech),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
         )
     )
     threading.Thread(target=server.run, daemon=True).start()
@@ -101,10 +111,44 @@ def _interview(page: Page, session_id: str, answers: list[str], *, finish: bool)
         assert page.request.post(f"{base}/feedback").ok
 
 
+def _spoken_wav_base64(speech: SpeechEngines, text: str) -> str:
+    async def synthesize() -> bytes:
+        return b"".join([chunk.data async for chunk in speech.tts.synthesize(text)])
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(speech.tts.sample_rate_hz)
+        w.writeframes(asyncio.run(synthesize()) + b"\x00\x00" * speech.tts.sample_rate_hz)
+    return base64.b64encode(out.getvalue()).decode()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     llm = FakeChatModel()
-    base_url, server = _serve(llm)
+    speech = asyncio.run(
+        load_speech_engines(
+            stt_model_dir=None,
+            stt_device="cpu",
+            stt_compute_type="int8",
+            stt_beam_size=1,
+            tts_voice_path=None,
+            cpu_threads=2,
+        )
+    )
+    spoken = _spoken_wav_base64(
+        speech,
+        "I'd start by measuring where the time goes: tracing on the checkout path, "
+        "then the slowest queries first.",
+    )
+    silent_mic = _TMP / "room-tone.wav"
+    with wave.open(str(silent_mic), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48_000)
+        w.writeframes(b"\x00\x00" * 96_000)
+    base_url, server = _serve(llm, speech)
     answers = [
         "At Fernway I led the billing migration: we moved payments to an idempotent FastAPI "
         "service on PostgreSQL and cut failed payments by 40%.",
@@ -114,11 +158,22 @@ def main() -> None:
     ]
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    *CHROMIUM_ARGS,
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-audio-capture={silent_mic}",
+                    "--autoplay-policy=no-user-gesture-required",
+                ],
+            )
             context = browser.new_context(
                 base_url=base_url, viewport={"width": 1280, "height": 900}, device_scale_factor=1
             )
             page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.add_init_script(SPEAK_INTO_MIC)
             page.goto("/")  # gets the owner cookie
 
             # History for the progress chart: two roles, several scores.
@@ -142,10 +197,14 @@ def main() -> None:
             page.goto(f"/new?from={report_id}")
             page.screenshot(path=OUT / "new-interview.png", full_page=True)
 
+            # The voice room while the candidate speaks: live caption, "Hearing you…", level.
             page.goto(f"/sessions/{room_id}")
             page.locator("#progress-label", has_text="Question 2 of 5").wait_for()
-            page.locator("#answer").focus()
-            page.keyboard.type("I'd start by measuring where the time goes: tracing on the")
+            page.locator('#room-status[data-voice-state="listening"]').wait_for()
+            page.evaluate("(wav) => window.__vivaSay(wav)", spoken)
+            page.wait_for_function(
+                "document.getElementById('live-caption-text').textContent.split(' ').length > 4"
+            )
             page.screenshot(path=OUT / "room-mid-turn.png", full_page=True)
 
             page.goto(f"/sessions/{report_id}/report")
@@ -178,7 +237,7 @@ def main() -> None:
     finally:
         server.should_exit = True
     for path in sorted(OUT.glob("*.png")):
-        print(path.relative_to(ROOT))
+        print(path)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
-// The interview room's view: transcript (role="log"), status (role="status"), progress and
-// errors. Input channels drive it — the typed channel in room.js now, a voice channel later —
-// so both show the conversation the same way.
+// The interview room's view: transcript (role="log"), status (role="status"), progress,
+// errors and the voice panel. Both input channels drive it — typed answers over HTTP and the
+// voice socket (voice.js) — so the conversation looks the same whichever way it arrives.
+// Everything from the server or the model is set with textContent only.
 
 import { el } from "./api.js";
+
+function squash(text) {
+  return (text || "").replace(/\s+/g, " ").trim();
+}
 
 export class RoomView {
   constructor(root) {
@@ -17,6 +22,20 @@ export class RoomView {
     this.retryButton = document.getElementById("retry-button");
     this.finishedPanel = document.getElementById("finished-panel");
     this.form = document.getElementById("answer-form");
+    this.voicePanel = document.getElementById("voice-panel");
+    this.liveCaption = document.getElementById("live-caption");
+    this.liveCaptionText = document.getElementById("live-caption-text");
+    this.micNotice = document.getElementById("mic-notice");
+    this.meter = document.getElementById("mic-meter");
+    this.meterFill = document.getElementById("mic-meter-fill");
+    this.pttButton = document.getElementById("ptt-button");
+    this.pttHint = document.getElementById("ptt-hint");
+    this.audioUnlock = document.getElementById("audio-unlock");
+    this.voiceToggle = document.getElementById("voice-toggle");
+    this.micToggle = document.getElementById("mic-toggle");
+    this.voiceState = null;
+    this.meterShownAt = 0;
+    this.answerCount = 0;
     this.onRetry = null;
     this.retryButton.addEventListener("click", () => {
       const retry = this.onRetry;
@@ -66,7 +85,122 @@ export class RoomView {
     this.onRetry = null;
   }
 
+  // ---- Voice ------------------------------------------------------------------------------
+
+  showVoice(settings) {
+    this.voicePanel.hidden = false;
+    this.root.classList.add("has-voice");
+    this.showSettings(settings);
+  }
+
+  showSettings(settings) {
+    document.getElementById(settings.mode === "ptt" ? "mode-ptt" : "mode-vad").checked = true;
+    document.getElementById("silence-ms").value = String(settings.silence_ms);
+    document.getElementById("voice-speed").value = String(settings.voice_speed);
+    document.getElementById("voice-speed-value").textContent = `${settings.voice_speed.toFixed(1)}×`;
+    const volume = Math.round(settings.volume * 100);
+    document.getElementById("voice-volume").value = String(volume);
+    document.getElementById("voice-volume-value").textContent = `${volume}%`;
+    const ptt = settings.mode === "ptt";
+    this.pttButton.hidden = !ptt || this.micUnavailable;
+    this.pttHint.hidden = this.pttButton.hidden;
+  }
+
+  // One announcement per change of state, never one per caption.
+  setVoiceState(state, text) {
+    if (state === this.voiceState && this.status.textContent === text) return;
+    this.voiceState = state;
+    this.status.dataset.voiceState = state;
+    this.setStatus(text, state === "listening" ? "waiting" : state === "idle" ? "idle" : "busy");
+  }
+
+  // The interviewer's words, one sentence at a time as their audio plays. When the server
+  // repeats the pending question (on load or after a reconnect), the question already shown
+  // last is reused rather than shown twice.
+  addInterviewerSentence(message, text, connection) {
+    const key = `${connection}:${message}`;
+    this.voiceMessages ??= new Map();
+    let entry = this.voiceMessages.get(key);
+    if (!entry) {
+      const last = this.transcript.lastElementChild;
+      const lastText = last?.classList.contains("msg-assistant") ? squash(last.querySelector(".msg-text")?.textContent) : "";
+      if (lastText && lastText.includes(squash(text))) {
+        entry = { item: last, repeat: true };
+      } else {
+        const item = el("div", "msg msg-assistant is-new");
+        item.id = `voice-${connection}-msg-${message}`;
+        item.append(el("p", "msg-who", "Interviewer"), el("p", "msg-text", text));
+        this.transcript.append(item);
+        entry = { item, repeat: false };
+      }
+      this.voiceMessages.set(key, entry);
+      this.lastInterviewerItem = entry.item;
+      return;
+    }
+    const body = entry.item.querySelector(".msg-text");
+    if (entry.repeat && squash(body.textContent).includes(squash(text))) return;
+    body.textContent = `${body.textContent} ${text}`;
+  }
+
+  labelQuestion(number) {
+    const who = this.lastInterviewerItem?.querySelector(".msg-who");
+    if (who && number) who.textContent = `Interviewer · Question ${number}`;
+  }
+
+  markInterrupted() {
+    this.lastInterviewerItem?.classList.add("is-interrupted");
+  }
+
+  setLiveCaption(text) {
+    this.liveCaptionText.textContent = text;
+    this.liveCaption.hidden = !text;
+  }
+
+  addAnswer(text) {
+    this.setLiveCaption("");
+    this.answerCount += 1;
+    const item = el("div", "msg msg-user is-new");
+    item.id = `voice-answer-${this.answerCount}`;
+    item.append(el("p", "msg-who", "You"), el("p", "msg-text", text));
+    this.transcript.append(item);
+  }
+
+  setLevel(level) {
+    // The meter is updated at most ten times a second: enough to see, little work.
+    const now = performance.now();
+    if (level > 0 && now - this.meterShownAt < 100) return;
+    this.meterShownAt = now;
+    const percent = Math.min(100, Math.round(Math.sqrt(level) * 140));
+    this.meter.setAttribute("aria-valuenow", String(percent));
+    this.meter.setAttribute("aria-valuetext", this.micUnavailable ? "off" : `${percent}%`);
+    this.meterFill.style.transform = `scaleX(${percent / 100})`;
+  }
+
+  showMicProblem(message) {
+    this.micUnavailable = true;
+    this.micNotice.textContent = message;
+    this.micNotice.hidden = false;
+    this.pttButton.hidden = true;
+    this.pttHint.hidden = true;
+    this.micToggle.hidden = true;
+    // Without a microphone, how an answer ends no longer matters.
+    document.getElementById("mode-field").hidden = true;
+    document.getElementById("silence-field").hidden = true;
+    this.meter.setAttribute("aria-valuetext", "off");
+    document.getElementById("mic-level").hidden = true;
+  }
+
+  setAudioBlocked(blocked) {
+    this.audioUnlock.hidden = !blocked;
+  }
+
+  setPressed(button, pressed) {
+    button.setAttribute("aria-pressed", pressed ? "true" : "false");
+  }
+
   showFinished() {
+    this.setLiveCaption("");
+    this.voicePanel.hidden = true;
     this.form.hidden = true;
     this.finishedPanel.hidden = false;
     this.setStatus("The interview is over.");

@@ -1,10 +1,12 @@
-// The interview room, typed channel: ask for the next question, send typed answers, end.
-// The conversation is shown by RoomView; a voice channel (docs/protocol.md) will be another
-// module driving the same view, and the typed form stays available at every turn beside it.
+// The interview room: the voice channel (voice.js, docs/protocol.md) when the server offers
+// it, and typed answers at every turn. While the voice socket is open, typed answers travel on
+// it too, so the spoken session stays in step; without it they go over the HTTP API.
+// RoomView renders everything; this module only decides what happens.
 
 import { api, ApiError } from "./api.js";
 import { confirmDialog } from "./dialog.js";
 import { RoomView } from "./room-view.js";
+import { VoiceChannel } from "./voice.js";
 
 const view = new RoomView(document.getElementById("room"));
 const base = `/api/sessions/${encodeURIComponent(view.sessionId)}`;
@@ -15,7 +17,13 @@ const endButton = document.getElementById("end-button");
 const answerError = document.getElementById("answer-error");
 const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
+const VOICE_HELLO_TIMEOUT_MS = 10000;
+
 let busy = false;
+let voice = null; // the VoiceChannel once the server said hello; null on the typed-only path
+let micWorks = false;
+let endRequested = false;
+let pendingTyped = null;
 
 function setBusy(value) {
   busy = value;
@@ -79,6 +87,12 @@ async function sendAnswer() {
   }
   showAnswerError("");
   view.clearError();
+  if (voice && voice.sendTyped(text)) {
+    // The server answers with final_transcript (source "typed"); the box is cleared then.
+    pendingTyped = text;
+    view.setStatus("Answer sent.", "busy");
+    return;
+  }
   setBusy(true);
   view.setStatus("Answer sent. The interviewer is thinking…", "busy");
   try {
@@ -117,6 +131,11 @@ async function endInterview() {
     cancelLabel: "Keep going",
   });
   if (!confirmed) return;
+  if (voice && voice.endInterview()) {
+    endRequested = true; // interview_finished opens the report
+    view.setStatus("Ending the interview…", "busy");
+    return;
+  }
   setBusy(true);
   view.setStatus("Ending the interview…", "busy");
   try {
@@ -160,9 +179,232 @@ endButton.addEventListener("click", () => {
   if (!busy) endInterview();
 });
 
-// Start: ask for the first (or next) question if the interviewer owes one.
-if (view.root.dataset.awaiting === "question") {
-  requestNext();
-} else if (view.root.dataset.awaiting === "answer") {
-  view.setStatus(`${document.getElementById("progress-label").textContent}. Your turn: type your answer.`, "waiting");
+// ---- The typed-only path (no voice on this server) -----------------------------------------
+
+function startTyped() {
+  voice = null;
+  if (view.root.dataset.awaiting === "question") {
+    requestNext();
+  } else if (view.root.dataset.awaiting === "answer") {
+    view.setStatus(`${view.progressLabel.textContent}. Your turn: type your answer.`, "waiting");
+  }
 }
+
+// ---- The voice path ---------------------------------------------------------------------------
+
+const MIC_MESSAGES = {
+  denied:
+    "Viva can’t use your microphone: permission was denied. Type your answers in the box below; the interviewer still speaks the questions aloud. To answer by voice, allow the microphone for this site and reload the page.",
+  missing:
+    "No microphone was found. Type your answers in the box below; the interviewer still speaks the questions aloud. Connect a microphone and reload the page to answer by voice.",
+  unsupported:
+    "This browser can’t record audio here. Type your answers in the box below; the interviewer still speaks the questions aloud.",
+  ended:
+    "The microphone stopped working. Type your answers in the box below, or reconnect the microphone and reload the page.",
+  failed:
+    "Viva couldn’t start your microphone. Type your answers in the box below; the interviewer still speaks the questions aloud.",
+};
+
+function listeningText() {
+  if (!micWorks) return `${view.progressLabel.textContent}. Your turn: type your answer.`;
+  if (voice.settings.mode === "ptt") return "Your turn: hold “Hold to talk” while you answer, or type it.";
+  return "Listening: answer when you’re ready, or type it.";
+}
+
+const STATE_TEXT = {
+  hearing: () => "Hearing you…",
+  thinking: () => "The interviewer is thinking…",
+  speaking: () => "The interviewer is speaking.",
+  listening: listeningText,
+};
+
+function progressLabel(question, total) {
+  return `Question ${Math.max(question, 1)} of ${total}`;
+}
+
+const voiceEvents = {
+  connected({ first, settings }) {
+    window.clearTimeout(helloTimer);
+    view.clearError();
+    if (first) {
+      view.showVoice(settings);
+      document.getElementById("answer-label").textContent = "Type your answer instead";
+    }
+    view.setVoiceState("connecting", "Connected. The interviewer will speak shortly…");
+  },
+  state(state) {
+    view.setVoiceState(state, STATE_TEXT[state] ? STATE_TEXT[state]() : state);
+    // The live caption stays through "thinking" until the final transcript replaces it.
+    if (state === "listening" || state === "speaking") view.setLiveCaption("");
+  },
+  progress({ question, total, awaiting }) {
+    view.setProgress({ question, total, awaiting, label: progressLabel(question, total) });
+    if (awaiting === "answer") view.labelQuestion(question);
+  },
+  sentence({ message, text }) {
+    view.addInterviewerSentence(message, text, voiceConnection);
+  },
+  flush() {
+    view.markInterrupted();
+  },
+  partial(_turn, text) {
+    view.setLiveCaption(text);
+  },
+  final(_turn, text, source) {
+    view.clearError();
+    view.addAnswer(text);
+    if (source === "typed" && pendingTyped !== null) {
+      if (textarea.value.trim() === pendingTyped) textarea.value = "";
+      pendingTyped = null;
+    }
+    keepComposerInView();
+  },
+  discarded() {
+    view.setLiveCaption("");
+  },
+  error(event) {
+    if (event.code === "interview_finished") {
+      view.showFinished();
+      return;
+    }
+    view.showError(event.message, event.retryable || event.code === "no_question" ? () => voice.retry() : null);
+  },
+  finished() {
+    voice.close();
+    if (endRequested) {
+      view.setStatus("Interview ended. Opening your report…");
+      window.location.assign(view.reportUrl);
+    } else {
+      view.showFinished();
+    }
+  },
+  reconnecting(attempt) {
+    voiceConnection += 1;
+    view.setLiveCaption("");
+    view.setVoiceState("reconnecting", attempt > 1 ? "Reconnecting… (still trying)" : "Reconnecting…");
+  },
+  disconnected(event, reconnect) {
+    voiceConnection += 1;
+    const why = event.code === 4409
+      ? "This interview was opened in another window or tab, so voice stopped here."
+      : event.reason || "The voice connection was closed.";
+    view.setVoiceState("idle", "Voice is disconnected. You can still type your answers.");
+    view.showError(why, reconnect);
+  },
+  unavailable() {
+    window.clearTimeout(helloTimer);
+    if (voice) voice.close();
+    startTyped();
+  },
+  micReady() {
+    micWorks = true;
+    if (view.voiceState === "listening") view.setVoiceState("listening", listeningText());
+  },
+  micProblem(kind) {
+    micWorks = false;
+    view.showMicProblem(MIC_MESSAGES[kind] || MIC_MESSAGES.failed);
+    if (view.voiceState === "listening") view.setVoiceState("listening", listeningText());
+    if (!form.hidden) textarea.focus();
+  },
+  level(level) {
+    view.setLevel(level);
+  },
+  audioState(state) {
+    view.setAudioBlocked(state !== "running");
+  },
+  settings(settings) {
+    view.showSettings({ ...voice.settings, mode: settings.mode });
+  },
+};
+
+let voiceConnection = 0; // distinguishes message numbers of different connections
+let helloTimer = null;
+
+function wireVoiceControls() {
+  const ptt = view.pttButton;
+  const down = (event) => {
+    event.preventDefault();
+    ptt.classList.add("is-held");
+    voice.pttDown();
+  };
+  const up = () => {
+    ptt.classList.remove("is-held");
+    voice.pttUp();
+  };
+  ptt.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    ptt.setPointerCapture?.(event.pointerId);
+    down(event);
+  });
+  ptt.addEventListener("pointerup", up);
+  ptt.addEventListener("pointercancel", up);
+  ptt.addEventListener("lostpointercapture", up);
+  // Space/Enter act only while the button has focus: no page-wide shortcut (WCAG 2.1.4).
+  ptt.addEventListener("keydown", (event) => {
+    if (event.key !== " " && event.key !== "Enter") return;
+    event.preventDefault();
+    if (!event.repeat) down(event);
+  });
+  ptt.addEventListener("keyup", (event) => {
+    if (event.key === " " || event.key === "Enter") up();
+  });
+  ptt.addEventListener("blur", up);
+  ptt.addEventListener("click", (event) => event.preventDefault());
+
+  for (const radio of document.querySelectorAll('input[name="voice-mode"]')) {
+    radio.addEventListener("change", () => {
+      if (!radio.checked) return;
+      view.showSettings(voice.updateSettings({ mode: radio.value }));
+      if (view.voiceState === "listening") view.setVoiceState("listening", listeningText());
+    });
+  }
+  const silence = document.getElementById("silence-ms");
+  silence.addEventListener("change", () => {
+    view.showSettings(voice.updateSettings({ silence_ms: silence.value }));
+  });
+  const speed = document.getElementById("voice-speed");
+  speed.addEventListener("input", () => {
+    document.getElementById("voice-speed-value").textContent = `${Number(speed.value).toFixed(1)}×`;
+  });
+  speed.addEventListener("change", () => view.showSettings(voice.updateSettings({ voice_speed: speed.value })));
+  const volume = document.getElementById("voice-volume");
+  volume.addEventListener("input", () => view.showSettings(voice.updateSettings({ volume: volume.value / 100 })));
+
+  view.voiceToggle.addEventListener("click", () => {
+    const silenced = view.voiceToggle.getAttribute("aria-pressed") !== "true";
+    view.setPressed(view.voiceToggle, silenced);
+    voice.setVoiceOn(!silenced);
+  });
+  view.micToggle.addEventListener("click", () => {
+    const muted = view.micToggle.getAttribute("aria-pressed") !== "true";
+    view.setPressed(view.micToggle, muted);
+    voice.setMicMuted(muted);
+  });
+  view.audioUnlock.addEventListener("click", () => voice.resumeAudio());
+  // Browsers may hold audio back until the person interacts with the page: any key or click
+  // lets the interviewer speak from then on.
+  const unlock = () => voice && voice.resumeAudio();
+  document.addEventListener("pointerdown", unlock, { capture: true });
+  document.addEventListener("keydown", unlock, { capture: true });
+}
+
+function startVoice() {
+  if (!("WebSocket" in window)) {
+    startTyped();
+    return;
+  }
+  voice = new VoiceChannel(view.sessionId, voiceEvents);
+  wireVoiceControls();
+  // A socket that neither says hello nor closes (a proxy that swallows it) must not leave
+  // the room waiting: after a while, the typed path takes over.
+  helloTimer = window.setTimeout(() => {
+    if (voice && !voice.everReady) voiceEvents.unavailable();
+  }, VOICE_HELLO_TIMEOUT_MS);
+  try {
+    voice.connect();
+  } catch {
+    voiceEvents.unavailable();
+  }
+}
+
+if (view.root.dataset.awaiting !== "finished") startVoice();

@@ -1,0 +1,336 @@
+"""The voice interview room in headless Chromium against the real speech engines.
+
+Whisper, Piper and Silero are real; the interviewer is the fake LLM. The candidate's answers
+are synthesized with Piper and spoken into the page's microphone; the microphone itself is
+Chromium's fake capture device (``--use-fake-device-for-media-stream`` with a silent WAV from
+``--use-file-for-fake-audio-capture``), so getUserMedia, the AudioWorklet and the socket are
+the app's own. Chromium starts its fake file when the stream opens and loops it, which cannot
+be lined up with the interviewer's turns; so a small init script mixes each answer into that
+same microphone stream when the test says so (``window.__vivaSay``), after the room is
+listening. Needs what test_browser.py needs (``make test`` installs it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import re
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.settings import Settings
+from server.voice.engines import SpeechEngines, load_speech_engines
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _axe
+from tests.fakes import FakeChatModel
+from tests.live import serve
+
+pytestmark = pytest.mark.e2e
+
+from playwright import sync_api  # noqa: E402
+
+DATA = Path(__file__).parents[1] / "data"
+TIMEOUT_MS = 60_000  # real models on two shared cores: generous, but every wait is on a condition
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+ANSWERS = [
+    (
+        "I led the billing migration to Postgres and we cut failed payments by forty percent.",
+        {"billing", "migration", "payments", "percent", "forty"},
+    ),
+    (
+        "I find the slow queries first, then I add indexes and a Redis cache.",
+        {"queries", "indexes", "cache", "slow", "redis"},
+    ),
+]
+
+# Mixes test speech into the microphone stream the page gets from the fake capture device.
+SPEAK_INTO_MIC = """
+(() => {
+  const devices = navigator.mediaDevices;
+  if (!devices || !devices.getUserMedia) return;
+  const original = devices.getUserMedia.bind(devices);
+  let context = null;
+  let mixer = null;
+  devices.getUserMedia = async (constraints) => {
+    const device = await original(constraints);
+    window.__vivaMicConstraints = constraints;
+    context = new AudioContext();
+    mixer = context.createMediaStreamDestination();
+    context.createMediaStreamSource(device).connect(mixer);
+    return mixer.stream;
+  };
+  window.__vivaSay = async (wavBase64) => {
+    const bytes = Uint8Array.from(atob(wavBase64), (c) => c.charCodeAt(0));
+    const buffer = await context.decodeAudioData(bytes.buffer);
+    const source = context.createBufferSource();
+    source.buffer = buffer;
+    source.connect(mixer);
+    window.__vivaSpoken = new Promise((resolve) => { source.onended = resolve; });
+    source.start();
+    return buffer.duration;
+  };
+})();
+"""
+
+
+def _wav(pcm16: bytes, sample_rate_hz: int, *, lead_s: float, tail_s: float) -> bytes:
+    silence = lambda s: b"\x00\x00" * int(sample_rate_hz * s)  # noqa: E731
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate_hz)
+        w.writeframes(silence(lead_s) + pcm16 + silence(tail_s))
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def engines() -> SpeechEngines:
+    return asyncio.run(
+        load_speech_engines(
+            stt_model_dir=None,
+            stt_device="cpu",
+            stt_compute_type="int8",
+            stt_beam_size=1,
+            tts_voice_path=None,
+            cpu_threads=2,
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def spoken_answers(engines: SpeechEngines) -> list[str]:
+    """Each answer as a base64 WAV: speech, then silence long enough to end the turn."""
+
+    async def synthesize(text: str) -> bytes:
+        return b"".join([chunk.data async for chunk in engines.tts.synthesize(text)])
+
+    rate = engines.tts.sample_rate_hz
+    return [
+        base64.b64encode(_wav(asyncio.run(synthesize(text)), rate, lead_s=0.3, tail_s=1.5)).decode()
+        for text, _ in ANSWERS
+    ]
+
+
+@pytest.fixture
+def voice_server(settings: Settings, db: None, engines: SpeechEngines) -> Iterator[str]:
+    from server.app import create_app
+
+    with serve(create_app(settings, llm=FakeChatModel(), speech=engines)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def silent_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("mic") / "room-tone.wav"
+    path.write_bytes(_wav(b"", 48_000, lead_s=2.0, tail_s=0))
+    return path
+
+
+def _browser(p: Any, extra_args: list[str]) -> Any:
+    return p.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + MEDIA_ARGS + extra_args, headless=True
+    )
+
+
+def _page(browser: Any, base_url: str, errors: list[str]) -> Any:
+    context = browser.new_context(base_url=base_url, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page
+
+
+def _stats(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate("() => ({...window.__vivaVoiceStats})"))
+
+
+def _wait_state(page: Any, state: str) -> None:
+    page.locator(f'#room-status[data-voice-state="{state}"]').wait_for()
+
+
+def _create_session_with_cv_upload(page: Any, questions: int) -> None:
+    page.goto("/new")
+    page.fill("#job_title", "Senior Python Backend Engineer")
+    page.fill("#company_name", "Fernway Health")
+    page.fill("#job_description", (DATA / "sample_job_description.txt").read_text())
+    page.set_input_files("#cv_file", str(DATA / "sample_cv.txt"))
+    page.fill("#question_count", str(questions))
+    page.click("#start-button")
+    page.wait_for_url(re.compile(r".*/sessions/[^/]+$"))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+def test_spoken_interview_with_real_speech_engines(
+    voice_server: str, spoken_answers: list[str], silent_mic: Path, tmp_path: Path
+) -> None:
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = _browser(
+            p, ["--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={silent_mic}"]
+        )
+        page = _page(browser, voice_server, errors)
+        page.context.grant_permissions(["microphone"])
+        page.add_init_script(SPEAK_INTO_MIC)
+        _create_session_with_cv_upload(page, questions=4)
+
+        # The first question is spoken: audio scheduled, caption in the log, then listening.
+        page.locator("#voice-panel").wait_for(state="visible")
+        page.locator("#transcript .msg-assistant", has_text="Question 1").wait_for()
+        _wait_state(page, "listening")
+        page.locator("#progress-label", has_text="Question 1 of 4").wait_for()
+        stats = _stats(page)
+        assert stats["chunksScheduled"] > 5 and stats["secondsScheduled"] > 1, stats
+        constraints = page.evaluate("window.__vivaMicConstraints")
+        assert constraints["audio"]["echoCancellation"] is True
+        page.wait_for_function("window.__vivaVoiceStats.framesSent > 25")  # 0.5 s of mic
+        assert page.locator("#mic-notice").is_hidden()
+        assert page.locator("#mic-meter").get_attribute("role") == "meter"
+        _axe(page, "voice room, listening")
+
+        # Answer 1 hands-free (the pause ends it), answer 2 by push-to-talk (Space held on the
+        # focused button: speech alone starts nothing, letting go ends the turn).
+        for k, (wav, (_, expected)) in enumerate(zip(spoken_answers, ANSWERS, strict=True), 1):
+            finals = _stats(page)["finals"]
+            if k == 1:
+                page.evaluate("(wav) => window.__vivaSay(wav)", wav)
+                _wait_state(page, "hearing")
+            else:
+                page.click(".voice-settings summary")
+                page.check("#mode-ptt")
+                ptt = page.locator("#ptt-button")
+                ptt.focus()
+                _axe(page, "voice room, push-to-talk, settings open")
+                page.evaluate("(wav) => window.__vivaSay(wav)", wav)
+                page.evaluate("() => window.__vivaSpoken")  # VAD alone must not take it
+                assert page.locator("#room-status").get_attribute("data-voice-state") == (
+                    "listening"
+                )
+                page.keyboard.down("Space")
+                _wait_state(page, "hearing")
+                page.evaluate("(wav) => window.__vivaSay(wav)", wav)
+                page.evaluate("() => window.__vivaSpoken")
+                page.keyboard.up("Space")
+            page.wait_for_function(f"window.__vivaVoiceStats.finals > {finals}")
+            answer = page.locator("#transcript .msg-user").last.inner_text()
+            assert len(_words(answer) & expected) >= 2, (answer, expected)
+            # The answer was stored and the next question asked and spoken.
+            page.locator("#progress-label", has_text=f"Question {k + 1} of 4").wait_for()
+            page.locator("#transcript .msg-assistant", has_text=f"Question {k + 1}").wait_for()
+            _wait_state(page, "listening")
+        assert _stats(page)["partials"] >= 1  # live captions came while speaking
+        assert page.locator("#live-caption").is_hidden()  # replaced by the final transcript
+
+        # A typed answer travels on the socket and keeps the voice session in step.
+        page.locator("#answer").fill("Answer 3: I wrote the incident review and added alerting.")
+        page.locator("#answer").press("Control+Enter")
+        page.locator("#transcript .msg-user", has_text="Answer 3:").wait_for()
+        page.locator("#progress-label", has_text="Question 4 of 4").wait_for()
+        page.locator("#transcript .msg-assistant", has_text="Question 4").wait_for()
+        assert page.locator("#answer").input_value() == ""
+        _wait_state(page, "listening")
+
+        assert page.locator("#room-error").is_hidden()
+        page.click("#end-button")
+        page.locator("dialog.confirm button", has_text="End interview").click()
+        page.wait_for_url("**/report")
+        page.locator(".score-banner").wait_for()
+        session_id = page.url.split("/sessions/")[1].split("/")[0]
+        score = page.request.get(f"/api/sessions/{session_id}/feedback").json()["score"]
+        assert page.locator(".score-value").inner_text() == f"{score}/10"
+        assert page.locator(".score-circle").count() == 10
+        for heading in ("Strengths", "Areas for Improvement", "CV Improvement Suggestions"):
+            assert page.get_by_role("heading", name=heading).is_visible()
+        messages = page.request.get(f"/api/sessions/{session_id}").json()["messages"]
+        answers = [m["content"] for m in messages if m["role"] == "user"]
+        assert len(answers) == 3 and answers[2].startswith("Answer 3:"), answers
+
+        with page.expect_download() as download:
+            page.click("a[href$='report.pdf']")
+        pdf_path = tmp_path / "report.pdf"
+        download.value.save_as(pdf_path)
+        from pypdf import PdfReader
+
+        text = " ".join(p.extract_text() for p in PdfReader(pdf_path).pages)
+        text = " ".join(text.split())
+        for needle in (
+            f"{score}/10",
+            "Strengths",
+            "Areas for Improvement",
+            "CV Improvement Suggestions",
+        ):
+            assert needle in text, needle
+        browser.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_microphone_denied_falls_back_to_typing(voice_server: str) -> None:
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        # No --use-fake-ui-for-media-stream and no permission granted: getUserMedia is refused.
+        browser = _browser(p, ["--deny-permission-prompts"])
+        page = _page(browser, voice_server, errors)
+        page.goto("/")
+        response = page.request.post(
+            "/api/sessions",
+            multipart={
+                "job_title": "Data Analyst",
+                "company_name": "Northwind",
+                "job_description": (DATA / "sample_job_description.txt").read_text(),
+                "cv_file": {
+                    "name": "cv.txt",
+                    "mimeType": "text/plain",
+                    "buffer": (DATA / "sample_cv.txt").read_bytes(),
+                },
+                "question_count": "3",
+            },
+        )
+        assert response.ok, response.text()
+        page.goto(f"/sessions/{response.json()['id']}")
+
+        notice = page.locator("#mic-notice")
+        notice.wait_for(state="visible")
+        assert notice.get_attribute("role") == "alert"
+        assert "microphone" in notice.inner_text() and "Type your answers" in notice.inner_text()
+        assert page.locator("#mic-level").is_hidden()
+        # The question is still spoken and captioned; the typed box has focus.
+        page.locator("#transcript .msg-assistant", has_text="Question 1").wait_for()
+        page.wait_for_function("window.__vivaVoiceStats.chunksScheduled > 0")
+        _wait_state(page, "listening")
+        assert "type your answer" in page.locator("#room-status").inner_text()
+        assert page.evaluate("document.activeElement.id") == "answer"
+        assert _stats(page)["framesSent"] == 0
+        _axe(page, "voice room, microphone denied")
+
+        page.keyboard.type("Answer 1: I built the reporting pipeline in dbt and Airflow.")
+        page.keyboard.press("Control+Enter")
+        page.locator("#transcript .msg-user", has_text="Answer 1:").wait_for()
+        page.locator("#progress-label", has_text="Question 2 of 3").wait_for()
+        page.locator("#transcript .msg-assistant", has_text="Question 2").wait_for()
+        _wait_state(page, "listening")
+
+        # A dropped connection: "Reconnecting…", then the session resumes where it stands and
+        # the pending question (spoken again) is not shown twice.
+        page.evaluate("() => window.__vivaVoiceStats.dropConnection()")
+        _wait_state(page, "reconnecting")
+        assert "Reconnecting" in page.locator("#room-status").inner_text()
+        page.wait_for_function("window.__vivaVoiceStats.connects >= 2")
+        _wait_state(page, "speaking")
+        _wait_state(page, "listening")
+        assert page.locator("#transcript .msg-assistant", has_text="Question 2").count() == 1
+        page.keyboard.type("Answer 2: I reconciled the finance numbers.")
+        page.keyboard.press("Control+Enter")
+        page.locator("#progress-label", has_text="Question 3 of 3").wait_for()
+        assert page.locator("#room-error").is_hidden()
+        browser.close()
+    assert not errors, f"JavaScript errors: {errors}"
