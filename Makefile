@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test setup models system-deps lint format demo clean
+.PHONY: run test setup models system-deps lint format demo screenshots clean
 
 run: setup ## Set up everything and serve the app on http://127.0.0.1:8000
 	$(BIN)/piccolo migrations forwards models
@@ -40,6 +40,9 @@ format: setup
 
 demo: setup ## Against a running server: a 3-question typed interview, then the feedback JSON
 	$(BIN)/python -m server.demo
+
+screenshots: setup system-deps ## Re-render docs/screenshots/ (pages and the PDF's first page)
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
