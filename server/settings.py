@@ -63,7 +63,7 @@ class Settings:
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_model: str = "quality"  # "quality" / "fast" for the embedded server, else the model name
-    llm_timeout_s: float = 120.0
+    llm_timeout_s: float = 300.0  # a CPU-only model writing a report can take minutes
     llm_max_retries: int = 2
     llm_threads: int = 2
     llm_context_tokens: int = 8192
@@ -123,7 +123,7 @@ class Settings:
             llm_base_url=base_url,
             llm_api_key=env.get("VIVA_LLM_API_KEY", ""),
             llm_model=llm_model,
-            llm_timeout_s=_float(env, "VIVA_LLM_TIMEOUT_S", 120.0),
+            llm_timeout_s=_float(env, "VIVA_LLM_TIMEOUT_S", 300.0),
             llm_max_retries=_int(env, "VIVA_LLM_MAX_RETRIES", 2, 0, 10),
             llm_threads=_int(env, "VIVA_LLM_THREADS", min(os.cpu_count() or 2, 8), 1, 256),
             llm_may_adjust_score=_flag(env, "VIVA_LLM_ADJUST_SCORE", bool(base_url)),

@@ -391,7 +391,6 @@ class FeedbackService:
         )
         schema = writeup_schema(may_adjust=self.model_may_adjust_score)
         raw: Any = None
-        last_error: AIServiceError | None = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 raw = await self.llm.complete_json(
@@ -403,22 +402,22 @@ class FeedbackService:
                 if isinstance(raw, dict):
                     break
                 raise AIOutputError(f"Feedback must be a JSON object, got {type(raw).__name__}.")
-            except AIServiceError as err:
-                last_error = err
+            except AIOutputError as err:
+                # Unusable output: ask again; after the last try the evidence write-up fills in.
                 raw = None
                 logger.warning(
-                    "session %s: feedback attempt %d failed: %s",
+                    "session %s: feedback attempt %d unusable: %s",
                     session.public_id,
                     attempt,
                     err.message,
                 )
-        if raw is None and not isinstance(last_error, AIOutputError):
-            # The model is unreachable: say so; the interview is kept and the user can retry.
-            raise AIServiceError(
-                f"Could not generate feedback after {MAX_ATTEMPTS} attempts "
-                f"({last_error.message if last_error else 'unknown error'}). "
-                "The interview is saved; try again."
-            )
+            except AIServiceError as err:
+                # Unreachable or failing model: the adapter already retried with backoff. Say
+                # so; the interview is kept and the user can try again.
+                raise AIServiceError(
+                    f"Could not generate feedback ({err.message}). "
+                    "The interview is saved; try again."
+                ) from err
         data: dict[str, Any] = raw or {}
         strengths = _cited_points(
             data.get("strengths"), answers, praise=True, assessment=assessment
