@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 import time
 import weakref
 from collections.abc import Sequence
@@ -199,14 +200,24 @@ well. "quote": 4 to 10 words copied exactly from the candidate's answer that sho
 - "weaknesses": 3 objects. "point": one short, specific, actionable area to improve. \
 "quote": 4 to 10 words copied exactly from the answer it is about.
 - "cv_improvements": 3 short, concrete changes to the CV for the {job_title} role.
-Only praise what the measurements support: never call a short or vague answer detailed, \
-specific or well structured."""
+Write to the candidate as "you". Only praise what the measurements support: never call a \
+short or vague answer detailed, specific or well structured."""
     if may_adjust:
         request += (
             '\n- "score_adjustment": -1, 0 or 1 if your own judgement of the transcript differs '
             'from the measured score; "adjustment_reason": why, in one sentence.'
         )
     return request
+
+
+_PRAISE = re.compile(
+    r"\b(impressive|excellent|outstanding|noteworthy|great job|well done|strong)\b", re.I
+)
+_ADVICE = re.compile(
+    r"\b(could|should|would|try|add|give|include|explain|quantify|practi[cs]e|next time|more|"
+    r"instead|avoid|make sure|consider)\b",
+    re.I,
+)
 
 
 def _cited_points(
@@ -230,6 +241,8 @@ def _cited_points(
         evidence = assessment.evidence.answers[index]
         if praise and (evidence.word_count < SHORT_ANSWER_WORDS or evidence.evasive):
             continue
+        if not praise and _PRAISE.search(point) and not _ADVICE.search(point):
+            continue  # small models put compliments in the improvements; those help nobody
         seen.add(point.lower())
         points.append(CitedPoint(text=point, quote=quote, answer_index=index))
     return points[:MAX_ITEMS]

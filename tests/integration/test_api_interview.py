@@ -279,3 +279,25 @@ async def test_only_a_capable_model_may_move_the_score_by_one(
         assert (body["adjustment_reason"] is not None) == bool(expected)
         schema = fake_llm.json_schemas[-1]
         assert ("score_adjustment" in schema["properties"]) == may_adjust
+
+
+async def test_compliments_posing_as_improvements_are_dropped(
+    client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _new(client, sample_cv, sample_jd)
+    answers = ["I led the FastAPI migration at Parcelly and cut p95 latency by 80 percent."] * 3
+    await run_interview(client, sid, answers)
+    writeup = cited_writeup(fake_llm.chat_calls[-1])
+    quote = writeup["weaknesses"][0]["quote"]
+    writeup["weaknesses"] = [
+        {"point": "Your experience with FastAPI is impressive and noteworthy.", "quote": quote},
+        {
+            "point": "Strong answer, but add what you would do differently next time.",
+            "quote": quote,
+        },
+    ]
+    fake_llm.json_replies = [writeup]
+    body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
+    assert "Your experience with FastAPI is impressive and noteworthy." not in body["weaknesses"]
+    assert "Strong answer, but add what you would do differently next time." in body["weaknesses"]
+    assert 3 <= len(body["weaknesses"]) <= 5
