@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test setup models system-deps lint format demo screenshots clean
+.PHONY: run test setup models system-deps lint format demo screenshots bench bench-quick clean
 
 run: setup ## Set up everything and serve the app on http://127.0.0.1:8000
 	$(BIN)/piccolo migrations forwards models
@@ -40,6 +40,12 @@ format: setup
 
 demo: setup ## Against a running server: a 3-question typed interview, then the feedback JSON
 	$(BIN)/python -m server.demo
+
+bench: setup ## Benchmarks, both LLM profiles: table on stdout, JSON in var/bench/results.json (docs/benchmarks.md)
+	$(BIN)/python -m bench
+
+bench-quick: setup ## Benchmark smoke test: fast profile, 2 spoken turns, 1 and 2 clients
+	$(BIN)/python -m bench --quick
 
 screenshots: setup system-deps ## Re-render docs/screenshots/ (pages and the PDF's first page)
 	$(BIN)/python scripts/screenshots.py

@@ -1,0 +1,1 @@
+"""``python -m bench``: how fast a spoken Viva turn is, what it costs, and how it scales."""

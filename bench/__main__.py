@@ -1,0 +1,296 @@
+"""``python -m bench``: voice-to-voice latency (streaming vs naive), components, start-up,
+memory, feedback time and concurrency, for each LLM profile. A table on stdout, JSON on disk.
+
+Develop with ``--quick`` (fast profile, 2 spoken turns, 1 and 2 clients; a few minutes)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import naive, report
+from bench.answers import load_answers
+from bench.server_proc import ROOT, ServerProcess
+from bench.voice import concurrent, interview
+from server.voice.protocol import SILENCE_MS_DEFAULT
+
+FIRST_CLAUSE_TOKENS = 8  # "Thanks, that is a really good example." ≈ the 5-word first clause
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": round(mem_kb / 1024**2, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "load_before": os.getloadavg(),
+    }
+
+
+def _log(msg: str) -> None:
+    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {msg}\n")
+    sys.stderr.flush()
+
+
+def analyse(
+    single: dict[str, Any], llm_rows: list[dict[str, float]], naive_run: dict[str, Any], turns: int
+) -> dict[str, Any]:
+    """Everything derived from one profile's raw runs (pure apart from its inputs)."""
+    v2v = [t["voice_to_voice_ms"] for t in single["turns"]]
+    breakdown = report.median_by_key([t["server_timings_ms"] for t in single["turns"]])
+    naive_lat = report.summarize(t["latency_ms"] for t in naive_run["turns"])
+    v2v_summary = report.summarize(v2v)
+    opening, rest = (llm_rows[0], llm_rows[1:]) if llm_rows else ({}, [])
+    spoken = rest[:turns]
+    gen = [r["gen_tps"] for r in llm_rows if r.get("gen_n", 0) >= 8]
+    hits = [r["cache_hit"] for r in spoken if "cache_hit" in r]
+    prompt_tps_turn = report.percentile([r["prompt_tps"] for r in spoken if "prompt_tps" in r], 50)
+    gen_tps = report.percentile(gen, 50)
+    nt = naive_run["turns"]
+    components = {
+        "stt": {
+            "rtf_beam1_fit": report.percentile([t["stt_rtf_beam1_fit"] for t in nt], 50),
+            "rtf_beam5_full": report.percentile([t["stt_rtf_beam5_full"] for t in nt], 50),
+        },
+        "tts": {
+            "rtf": report.percentile([t["tts_rtf"] for t in nt if t["tts_rtf"]], 50),
+            "first_chunk_ms": report.percentile([t["tts_first_chunk_ms"] for t in nt], 50),
+            "first_clause_first_chunk_ms": naive_run["tts_first_clause_ms"],
+        },
+        "llm": {
+            "prompt_tps_cold": opening.get("prompt_tps"),
+            "prompt_tokens_cold": opening.get("prompt_n"),
+            "prompt_tps_uncached_naive": report.percentile(
+                [t["prompt_tps"] for t in nt if t.get("prompt_tps")], 50
+            ),
+            "prompt_tps_turn_p50": prompt_tps_turn,
+            "new_prompt_tokens_turn_p50": report.percentile([r["prompt_n"] for r in spoken], 50),
+            "gen_tps_p50": gen_tps,
+            "cache_hit_per_turn": hits,
+            "cache_hit_p50": report.percentile(hits, 50),
+            "cache_hit_min": min(hits) if hits else None,
+        },
+    }
+    floor = report.critical_path_floor(
+        silence_ms=SILENCE_MS_DEFAULT,
+        stt_tail_ms=breakdown.get("final_transcript_after_end_of_turn_ms") or 0.0,
+        new_prompt_tokens=components["llm"]["new_prompt_tokens_turn_p50"] or 0.0,
+        prompt_tps=prompt_tps_turn or 0.0,
+        first_clause_tokens=FIRST_CLAUSE_TOKENS,
+        gen_tps=gen_tps or 0.0,
+        tts_first_chunk_ms=naive_run["tts_first_clause_ms"],
+    )
+    return {
+        "voice_to_voice_ms": v2v_summary,
+        "server_breakdown_p50_ms": breakdown,
+        "naive": {"latency_ms": naive_lat, "turns": nt},
+        "streaming_speedup_p50": report.ratio(naive_lat["p50"], v2v_summary["p50"]),
+        "components": components,
+        "floor": floor,
+        "llm_requests": llm_rows,
+    }
+
+
+def run_profile(
+    profile: str,
+    args: argparse.Namespace,
+    answers: list[Any],
+    out_dir: Path,
+    save: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """Cold start → spoken interview → feedback → stop → naive pipeline → warm start →
+    concurrency. ``save`` is called with the partial result after every phase."""
+    pcms = [pcm for _text, pcm in answers]
+    data_dir = Path(tempfile.mkdtemp(prefix=f"viva-bench-{profile}-"))
+    phases: dict[str, float] = {}
+    result: dict[str, Any] = {"load_before": os.getloadavg(), "phases": phases, "errors": []}
+    try:
+        t0 = time.perf_counter()
+        _log(f"{profile}: cold start (fresh data dir: model assembly + load)")
+        srv = ServerProcess(profile, data_dir, out_dir / f"server-{profile}-single.log")
+        cold = srv.start()
+        result["startup_s"] = {"cold": round(cold, 2)}
+        try:
+            _log(
+                f"{profile}: spoken interview, {args.turns} turns, "
+                f"then feedback for {args.questions} questions"
+            )
+            single = asyncio.run(
+                interview(
+                    srv.base_url, pcms, turns=args.turns, questions=args.questions, feedback=True
+                )
+            )
+        finally:
+            srv.stop()
+        result["errors"] += single["errors"]
+        llm_rows = report.parse_llama_log(srv.log_text())
+        phases["single_s"] = round(time.perf_counter() - t0, 1)
+        result.update(
+            peak_rss_mb=srv.peak_rss_mb,
+            opening_s=single.get("opening_s"),
+            turns=single["turns"],
+            voice_to_voice_ms=report.summarize(t["voice_to_voice_ms"] for t in single["turns"]),
+            server_breakdown_p50_ms=report.median_by_key(
+                [t["server_timings_ms"] for t in single["turns"]]
+            ),
+            feedback={
+                "questions": args.questions,
+                "spoken": args.turns,
+                "feedback_s": single.get("feedback_s"),
+                "status": single.get("feedback_status"),
+                "score_ms": single.get("score_ms"),
+                "score": single.get("score"),
+            },
+            llm_requests=llm_rows,
+        )
+        save(result)
+
+        t0 = time.perf_counter()
+        _log(f"{profile}: naive pipeline, {args.naive_turns} turns (app server stopped)")
+        with naive.stderr_to(out_dir / f"naive-{profile}.log"):
+            naive_run = naive.run(
+                profile,
+                data_dir / "models",
+                answers,
+                turns=args.naive_turns,
+                questions=args.questions,
+                first_question=single.get("first_question", ""),
+            )
+        phases["naive_s"] = round(time.perf_counter() - t0, 1)
+        result.update(analyse(single, llm_rows, naive_run, args.turns))
+        save(result)
+
+        t0 = time.perf_counter()
+        _log(f"{profile}: warm start (models assembled already)")
+        srv2 = ServerProcess(profile, data_dir, out_dir / f"server-{profile}-concurrency.log")
+        result["startup_s"]["warm"] = round(srv2.start(), 2)
+        conc: dict[str, Any] = {
+            "1": {"voice_to_voice_ms": result["voice_to_voice_ms"], "source": "single interview"}
+        }
+        result["concurrency"] = conc
+        try:
+            for level in (n for n in args.concurrency if n > 1):
+                _log(f"{profile}: {level} interviews at once, {args.conc_turns} turn(s) each")
+                run = asyncio.run(
+                    concurrent(
+                        srv2.base_url,
+                        pcms,
+                        clients=level,
+                        turns=args.conc_turns,
+                        timeout_s=args.conc_timeout,
+                    )
+                )
+                lat = [t["voice_to_voice_ms"] for c in run["clients"] for t in c["turns"]]
+                conc[str(level)] = {
+                    "voice_to_voice_ms": report.summarize(lat),
+                    "opening_s": [c.get("opening_s") for c in run["clients"]],
+                    "wall_s": run["wall_s"],
+                    "errors": [e for c in run["clients"] for e in c["errors"]],
+                }
+                result["peak_rss_mb"] = max(
+                    x for x in (result["peak_rss_mb"], srv2.current_peak_rss_mb(), 0.0) if x
+                )
+                save(result)
+        finally:
+            srv2.stop()
+        phases["concurrency_s"] = round(time.perf_counter() - t0, 1)
+        rss = [x for x in (srv.peak_rss_mb, srv2.peak_rss_mb) if x is not None]
+        result.update(
+            peak_rss_mb=round(max(rss), 1) if rss else None,
+            peak_rss_mb_by_run={"single": srv.peak_rss_mb, "concurrency": srv2.peak_rss_mb},
+            load_after=os.getloadavg(),
+        )
+    except Exception as err:
+        _log(f"{profile}: FAILED: {type(err).__name__}: {err}")
+        result["errors"].append(f"{type(err).__name__}: {err}")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--profiles", default="quality,fast")
+    parser.add_argument("--turns", type=int, default=6, help="spoken turns in the single interview")
+    parser.add_argument("--questions", type=int, default=8, help="interview length for feedback")
+    parser.add_argument("--naive-turns", type=int, default=4, help="turns of the naive pipeline")
+    parser.add_argument("--concurrency", default="1,2,4")
+    parser.add_argument(
+        "--conc-turns", type=int, default=1, help="spoken turns per concurrent client"
+    )
+    parser.add_argument("--conc-timeout", type=float, default=240.0, help="per client, seconds")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: fast profile, 2 turns, 1-2 clients"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "results.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.profiles, args.turns, args.questions, args.concurrency = "fast", 2, 3, "1,2"
+    args.naive_turns = min(args.naive_turns, args.turns)
+    args.questions = max(args.questions, args.turns + 1)
+    args.concurrency = [int(x) for x in str(args.concurrency).split(",") if x]
+    profiles = [p for p in args.profiles.split(",") if p]
+
+    started = time.perf_counter()
+    out_dir = args.out.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "schema_version": report.SCHEMA_VERSION,
+        "machine": machine(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "git_commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+        "profiles": {},
+    }
+    _log("candidate answers (Piper, cached in var/bench)")
+    answers = load_answers(out_dir / "answers")
+    results["answers_s"] = [round(pcm.duration_s, 2) for _t, pcm in answers]
+    for profile in profiles:
+
+        def save(partial: dict[str, Any], profile: str = profile) -> None:
+            results["profiles"][profile] = partial
+            args.out.write_text(json.dumps(results, indent=2, default=str))
+
+        save(run_profile(profile, args, answers, out_dir, save))
+    results["duration_s"] = round(time.perf_counter() - started, 1)
+    results["machine"]["load_after"] = os.getloadavg()
+    args.out.write_text(json.dumps(results, indent=2, default=str))
+    print(report.format_table(results))
+    load = results["machine"]
+    print(
+        f"\n{results['duration_s']:.0f} s; load average before {load['load_before']}, "
+        f"after {load['load_after']}; JSON: {args.out}"
+    )
+    return 1 if any(r.get("errors") for r in results["profiles"].values()) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
