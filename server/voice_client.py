@@ -79,14 +79,7 @@ class VoiceClient:
         wanted = self._taken.get(event_type, 0)
         async with asyncio.timeout(timeout_s):
             while len(seen := self.of_type(event_type)) <= wanted:
-                frame = await self.ws.recv()
-                if isinstance(frame, bytes):
-                    self.audio.extend(frame)
-                    self.audio_frames.append((time.perf_counter(), len(frame)))
-                else:
-                    event = json.loads(frame)
-                    event["_at"] = time.perf_counter()
-                    self.events.append(event)
+                self._keep(await self.ws.recv())
         self._taken[event_type] = wanted + 1
         return seen[wanted]
 
@@ -123,14 +116,17 @@ class VoiceClient:
 
     async def _drain(self) -> None:
         while True:
-            frame = await self.ws.recv()
-            if isinstance(frame, bytes):
-                self.audio.extend(frame)
-                self.audio_frames.append((time.perf_counter(), len(frame)))
-            else:
-                event = json.loads(frame)
-                event["_at"] = time.perf_counter()
-                self.events.append(event)
+            self._keep(await self.ws.recv())
+
+    def _keep(self, frame: str | bytes) -> None:
+        """Record a server frame with its arrival time: audio bytes, or a JSON event."""
+        if isinstance(frame, bytes):
+            self.audio.extend(frame)
+            self.audio_frames.append((time.perf_counter(), len(frame)))
+        else:
+            event = json.loads(frame)
+            event["_at"] = time.perf_counter()
+            self.events.append(event)
 
     async def close(self) -> None:
         await self.ws.close()
