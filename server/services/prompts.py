@@ -16,15 +16,17 @@ from server.repositories.records import MessageRecord, SessionRecord
 
 MAX_DOC_CHARS = 6_000  # per document; keeps CV + JD well inside the model's context
 
+# Topics are instructions to the interviewer, phrased so a small model names concrete things
+# instead of echoing the topic back ("tell me about a core skill from the job description").
 QUESTION_FOCUS = (
-    "their background and the experience in their CV that is most relevant to this role",
-    "a core skill or requirement from the job description, asked concretely",
-    "a specific project or achievement from their CV: what they personally did and the result",
-    "teamwork or a disagreement with a colleague (ask for the situation, their action, the result)",
-    "a deeper follow-up on a tool, technology or method they mentioned in an earlier answer",
-    "a realistic problem this role would face, and how they would approach it",
-    "a time something went wrong or they received critical feedback, and what they learned",
-    "a requirement from the job description that has not been discussed yet",
+    "the experience in their CV most relevant to this role; name that job or project",
+    "one specific skill the job description asks for; name the skill and ask how they used it",
+    "one project or achievement from their CV; name it and ask what they did and the result",
+    "a disagreement with a colleague; ask for the situation, their action and the result",
+    "a tool or technology they mentioned earlier; name it and ask a deeper follow-up",
+    "a realistic problem in this role; describe it in one sentence and ask how they would solve it",
+    "a time something went wrong or they got critical feedback, and what they learned",
+    "a requirement in the job description not discussed yet; name it and ask about it",
 )
 CLOSING_FOCUS = "why they want this role at this company, and what they would focus on first"
 
@@ -68,7 +70,8 @@ def question_focus(number: int, total: int) -> str:
 
 def _note_for_question(number: int, total: int) -> str:
     return (
-        f"{NOTE_PREFIX} Ask question {number} of {total}. Topic: {question_focus(number, total)}."
+        f"{NOTE_PREFIX} Ask question {number} of {total}. Topic: {question_focus(number, total)}. "
+        "Ask it in your own words."
     )
 
 
