@@ -29,7 +29,7 @@ from server.repositories.records import FeedbackRecord, MessageRecord, SessionRe
 from server.repositories.sessions import MessageRepository, SessionRepository
 from server.services.evidence import QA, InterviewEvidence, SpeechMetrics, measure_interview
 from server.services.prompts import feedback_messages
-from server.services.rubric import RubricScore, band_for, score_interview
+from server.services.rubric import RubricScore, score_interview
 from server.services.sessions import SessionService
 from server.services.writeup import (
     SHORT_ANSWER_WORDS,
@@ -465,13 +465,3 @@ class FeedbackService:
             if proposed in (-1, 1) and not isinstance(proposed, bool) and why:
                 adjustment, reason = int(proposed), why[:MAX_POINT_CHARS]
         return _Written(strengths, weaknesses, cv_items, adjustment, reason, model_items)
-
-
-__all__ = [
-    "Assessment",
-    "FeedbackService",
-    "band_for",
-    "qas_from_history",
-    "validate_feedback",
-    "writeup_request",
-]
