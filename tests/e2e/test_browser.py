@@ -72,6 +72,10 @@ def _axe(page: Any, name: str) -> None:
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         """async (tags) => {
+            // Judge the settled page: a message fading in is briefly low-contrast by design.
+            const finite = document.getAnimations().filter(
+                a => a.effect && a.effect.getComputedTiming().iterations !== Infinity);
+            await Promise.all(finite.map(a => a.finished.catch(() => null)));
             const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
             return result.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
