@@ -57,7 +57,10 @@ def page(live_server: str) -> Iterator[Any]:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
-        context = browser.new_context(base_url=live_server, accept_downloads=True)
+        # Reduced motion (a setting the app honours) keeps fade-ins from racing the axe checks.
+        context = browser.new_context(
+            base_url=live_server, accept_downloads=True, reduced_motion="reduce"
+        )
         page = context.new_page()
         page.set_default_timeout(15_000)
         errors: list[str] = []
