@@ -39,18 +39,9 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from server.settings import Settings  # noqa: E402
 from server.voice.engines import SpeechEngines, load_speech_engines  # noqa: E402
+from tests.e2e.test_browser import CHROMIUM_ARGS  # noqa: E402
 from tests.e2e.test_voice_room import SPEAK_INTO_MIC  # noqa: E402
 from tests.fakes import FakeChatModel  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _free_port() -> int:
