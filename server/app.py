@@ -107,6 +107,7 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
                 model=settings.llm_profile,
                 timeout_s=settings.llm_timeout_s,
                 max_retries=settings.llm_max_retries,
+                prefill=settings.llm_prefill,
             )
         else:
             llm = OpenAIChatModel(
@@ -115,6 +116,7 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
                 model=settings.llm_model,
                 timeout_s=settings.llm_timeout_s,
                 max_retries=settings.llm_max_retries,
+                prefill=settings.llm_prefill,
             )
     app.state.services = build_services(settings, llm)
     if speech_loading is not None:

@@ -69,6 +69,9 @@ class Settings:
     llm_context_tokens: int = 8192
     # A capable model (by URL) may move the evidence-based score by ±1; the embedded one never.
     llm_may_adjust_score: bool = False
+    # Send the answer so far while the candidate speaks, so the reply starts from a warm prompt
+    # cache. On for the embedded server; opt-in by URL (a hosted API bills every request).
+    llm_prefill: bool = True
     # Interview
     default_questions: int = 8
     min_questions: int = 3
@@ -127,6 +130,7 @@ class Settings:
             llm_max_retries=_int(env, "VIVA_LLM_MAX_RETRIES", 2, 0, 10),
             llm_threads=_int(env, "VIVA_LLM_THREADS", min(os.cpu_count() or 2, 8), 1, 256),
             llm_may_adjust_score=_flag(env, "VIVA_LLM_ADJUST_SCORE", bool(base_url)),
+            llm_prefill=_flag(env, "VIVA_LLM_PREFILL", not base_url),
             llm_context_tokens=_int(env, "VIVA_LLM_CONTEXT_TOKENS", 8192, 2048, 131072),
             default_questions=_int(env, "VIVA_QUESTION_COUNT", 8, 3, 15),
             max_upload_bytes=_int(env, "VIVA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1024, 10**9),

@@ -54,6 +54,7 @@ class FakeChatModel:
         self.json_calls: list[list[ChatMessage]] = []
         self.json_schemas: list[dict[str, Any]] = []
         self.json_replies: list[Any] = []  # consumed one per call; exceptions are raised
+        self.prefill_calls: list[list[ChatMessage]] = []
         self.fail_next_chat: AIServiceError | None = None
 
     async def stream_chat(
@@ -74,6 +75,9 @@ class FakeChatModel:
             )
         for word in reply.split(" "):
             yield word + " "
+
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        self.prefill_calls.append(list(messages))
 
     async def complete_json(
         self,

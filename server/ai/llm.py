@@ -45,6 +45,12 @@ class ChatModel(Protocol):
         """Return the reply parsed as JSON, asking the server to follow ``schema``."""
         ...
 
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Let the server read ``messages`` into its prompt cache ahead of the real request.
+
+        A hint: it may do nothing, and it never raises."""
+        ...
+
 
 class OpenAIChatModel:
     """Talks to OpenAI, vLLM, Ollama or the embedded llama.cpp server through the ``openai`` SDK.
@@ -61,8 +67,10 @@ class OpenAIChatModel:
         model: str,
         timeout_s: float = 120.0,
         max_retries: int = 2,
+        prefill: bool = False,
     ) -> None:
         self.model = model
+        self.prefill_enabled = prefill
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -117,6 +125,19 @@ class OpenAIChatModel:
             return json.loads(content)
         except json.JSONDecodeError as err:
             raise AIOutputError(f"The language model returned invalid JSON: {err}") from err
+
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """A one-token request: a server with a prompt cache (llama.cpp, vLLM) keeps the prompt.
+
+        Off unless enabled: a hosted API bills the request and may not cache short prompts."""
+        if not self.prefill_enabled:
+            return
+        try:
+            await self._client.with_options(max_retries=0).chat.completions.create(
+                model=self.model, messages=_wire(messages), max_tokens=1, temperature=0.0
+            )
+        except openai.OpenAIError as err:
+            logger.debug("prefill failed: %s", _describe(err))
 
     async def aclose(self) -> None:
         await self._client.close()

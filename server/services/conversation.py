@@ -65,6 +65,9 @@ class InterviewConversation:
             )
         return await self.progress()
 
+    async def prefill(self, answer_so_far: str) -> None:
+        await self.engine.prefill(await self._session(), answer_so_far)
+
     async def stream_interviewer_reply(self) -> AsyncIterator[str]:
         session = await self._session()
         async for delta in clean_stream(self.engine.stream_reply(session)):

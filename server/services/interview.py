@@ -169,6 +169,15 @@ class InterviewEngine:
         async for delta in self.llm.stream_chat(prompt, max_tokens=max_tokens):
             yield delta
 
+    async def prefill(self, session: SessionRecord, answer_so_far: str) -> None:
+        """Warm the model's prompt cache with the answer being spoken (a hint; never raises
+        for the model's sake). Nothing is stored: the answer is saved when it ends."""
+        history = await self.messages.list_for_session(session.id)
+        if interview_state(session, history).awaiting != "answer" or not answer_so_far.strip():
+            return
+        prompt = interview_messages(session, history, pending_answer=answer_so_far.strip())
+        await self.llm.prefill(prompt)
+
     async def save_reply(
         self,
         session: SessionRecord,

@@ -4,7 +4,10 @@ The chat is append-only: the system message (role, CV, job description) comes fi
 every stored turn is rendered the same way on every call, so an OpenAI-compatible server
 with a prompt cache (llama.cpp, vLLM) only has to read the newest turn. Per-turn
 instructions therefore ride along with the candidate's answer they follow, in a form
-derived only from stored data.
+derived only from stored data, and they come *before* the answer: while the candidate is
+still speaking, the voice pipeline can send the answer so far (``interview_messages(...,
+pending_answer=...)``) and the server has read everything but the last phrase by the time
+the answer ends.
 """
 
 from __future__ import annotations
@@ -83,39 +86,55 @@ def _note_for_closing() -> str:
     )
 
 
+def _note_after(asked: int, total: int) -> str:
+    """The note that rides with the answer to question ``asked``."""
+    return _note_for_question(asked + 1, total) if asked < total else _note_for_closing()
+
+
 OPENING = (
     f"{NOTE_PREFIX} The candidate has just joined. Welcome them by role and company in one "
     "short sentence, then ask question 1."
 )
 
 
+ANSWER_LABEL = "The candidate's answer:"
+
+
 def _user_turn(answer: str | None, note: str) -> ChatMessage:
-    content = note if answer is None else f"{answer}\n\n{note}"
+    content = note if answer is None else f"{note}\n\n{ANSWER_LABEL}\n{answer}"
     return ChatMessage("user", content)
 
 
 def interview_messages(
-    session: SessionRecord, history: Sequence[MessageRecord], *, end_now: bool = False
+    session: SessionRecord,
+    history: Sequence[MessageRecord],
+    *,
+    end_now: bool = False,
+    pending_answer: str | None = None,
 ) -> list[ChatMessage]:
     """The chat for the next interviewer turn: the next question, or the closing line.
 
     ``end_now`` asks for the closing line even if fewer than N questions were asked.
+    ``pending_answer``: the answer being given right now (not stored yet), as it will appear
+    once stored: the prompt to prefill while the candidate speaks.
     """
     total = session.question_target
     messages = [ChatMessage("system", system_prompt(session))]
     # Opening turn: a synthetic user message that carries the note for question 1.
     messages.append(_user_turn(None, f"{OPENING} {_note_for_question(1, total)}"))
     asked = 0
-    for message in history:
+    for i, message in enumerate(history):
         if message.role == "assistant":
             messages.append(ChatMessage("assistant", message.content))
             asked = message.question_number or asked
         else:
-            following = asked + 1
-            note = (
-                _note_for_question(following, total) if following <= total else _note_for_closing()
-            )
+            # An answer followed by a closing line was sent with the closing note (the
+            # interview ended early, or it was the last answer): render it the same way.
+            closed = i + 1 < len(history) and history[i + 1].is_closing
+            note = _note_for_closing() if closed else _note_after(asked, total)
             messages.append(_user_turn(message.content, note))
+    if pending_answer is not None and messages[-1].role == "assistant":
+        messages.append(_user_turn(pending_answer, _note_after(asked, total)))
     if end_now and messages[-1].role == "user" and asked < total:
         # Ending early: the last answer's note asked for another question; override it.
         messages[-1] = _user_turn(history[-1].content, _note_for_closing())
@@ -125,13 +144,7 @@ def interview_messages(
 def feedback_messages(
     session: SessionRecord, history: Sequence[MessageRecord], request: str
 ) -> list[ChatMessage]:
-    """The interview chat (same prefix, so the prompt cache is reused) plus the report request."""
-    request = f"{NOTE_PREFIX} {request}"
+    """The interview chat as it was last sent (so the prompt cache is reused) plus the request."""
     messages = interview_messages(session, history, end_now=True)
-    if messages[-1].role == "user":
-        # Replace the last note (closing or next question) with the report request.
-        last_answer = next(m for m in reversed(history) if m.role == "user")
-        messages[-1] = _user_turn(last_answer.content, request)
-    else:
-        messages.append(ChatMessage("user", request))
+    messages.append(ChatMessage("user", f"{NOTE_PREFIX} {request}"))
     return messages

@@ -105,6 +105,10 @@ class Conversation(Protocol):
         """
         ...
 
+    async def prefill(self, answer_so_far: str) -> None:
+        """The candidate is still speaking: prepare the model for this answer (a hint)."""
+        ...
+
     def stream_interviewer_reply(self) -> AsyncIterator[str]:
         """Text deltas of the next interviewer message (a question or the closing line).
 
@@ -448,6 +452,8 @@ class VoiceSession:
         self._awaiting: Awaiting | None = None
         self._last_interviewer_text: str | None = None
         self._echo_guard_until = float("-inf")
+        self._prefill_next: tuple[_Turn, str] | None = None
+        self._prefill_task: asyncio.Task[None] | None = None
 
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writes: set[asyncio.Task[Progress]] = set()
@@ -880,7 +886,31 @@ class VoiceSession:
             transcript.text,
         )
         await self._update_caption(turn)
+        self._schedule_prefill(turn)
         return transcript.text
+
+    def _schedule_prefill(self, turn: _Turn) -> None:
+        """While the candidate goes on, let the model read the answer so far (one request at a
+        time; only the newest text is sent), so that the reply needs only the last phrase read."""
+        if turn.ended or turn.closed or self._answer_open or self._finished:
+            return  # the reply is due now (or this continues a stored answer): don't queue
+        text = turn.committed_text()
+        if not text:
+            return
+        text = f"{self._unsaved_answer} {text}" if self._unsaved_answer else text
+        self._prefill_next = (turn, text)
+        if self._prefill_task is None or self._prefill_task.done():
+            self._prefill_task = self._spawn(self._prefill_loop(), f"prefill-{turn.number}")
+
+    async def _prefill_loop(self) -> None:
+        while self._prefill_next is not None:
+            (turn, text), self._prefill_next = self._prefill_next, None
+            if turn.ended or turn.closed:
+                continue
+            try:
+                await self._conversation.prefill(text)
+            except Exception:  # a hint: the reply works without it
+                self._log.warning("prefill failed", exc_info=True)
 
     def _schedule_partial(self, turn: _Turn, end: int) -> None:
         turn.jobs_pending += 1

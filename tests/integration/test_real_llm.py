@@ -11,13 +11,17 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.ai.embedded import EmbeddedLlamaServer
-from server.ai.llm import OpenAIChatModel
+from server.ai.llm import ChatMessage, OpenAIChatModel
+from server.repositories.records import MessageRecord, SessionRecord
+from server.services.prompts import interview_messages
 from server.services.writeup import find_quote
 from server.settings import Settings
 from tests.conftest import DATA
@@ -148,3 +152,53 @@ async def test_real_model_only_writes_text_the_evidence_decides(
 
     assert reports["backend_strong"].interview_score > reports["backend_oneword"].interview_score
     assert reports["backend_oneword"].interview_score <= 2
+
+
+async def _prompt_tokens_read(llm: EmbeddedLlamaServer, messages: list[ChatMessage]) -> int:
+    """Send a one-token request and return how many prompt tokens llama.cpp had to read."""
+    async with httpx.AsyncClient(timeout=300) as client:
+        response = await client.post(
+            f"{llm.base_url}/chat/completions",
+            json={
+                "messages": [{"role": m.role, "content": m.content} for m in messages],
+                "max_tokens": 1,
+            },
+        )
+    response.raise_for_status()
+    return int(response.json()["timings"]["prompt_n"])
+
+
+LAST = " In the end we kept SQS and saved money."
+
+
+async def test_prefill_while_speaking_leaves_only_the_last_phrase_to_read(
+    embedded_llm: EmbeddedLlamaServer,
+) -> None:
+    """The prompt read while the candidate speaks is reused when the answer is complete."""
+    session = SessionRecord(
+        id=1, public_id="p", owner_id="o", job_title="Backend Engineer", company_name="Fernway",
+        cv_text=ANSWERS[0], cv_filename=None, job_description_text=ANSWERS[1], question_target=5,
+        status="in_progress", created_at=datetime.now(UTC), updated_at=datetime.now(UTC),
+    )  # fmt: skip
+    question = MessageRecord(
+        id=1, role="assistant", content="Tell me about a project you led.", question_number=1,
+        is_closing=False, audio_duration_ms=None, timings=None, interrupted=False,
+        created_at=datetime.now(UTC),
+    )  # fmt: skip
+    reads = {}
+    for prefill in (False, True):
+        # A different answer each time: llama.cpp also keeps earlier prompts in host memory.
+        spoken = f"Take {int(prefill)}. {ANSWERS[2]}"
+        answered = interview_messages(
+            session,
+            [question, dataclasses.replace(question, id=2, role="user", content=spoken + LAST)],
+        )
+        llm = OpenAIChatModel(
+            base_url=embedded_llm.base_url, api_key="", model="local", prefill=prefill
+        )
+        await llm.prefill(interview_messages(session, [question], pending_answer=spoken))
+        await llm.aclose()
+        reads[prefill] = await _prompt_tokens_read(embedded_llm, answered)
+    print(f"\nprompt tokens read once the answer is complete: {reads}")
+    assert reads[False] >= 50  # the whole answer (~45 tokens), the note and the template
+    assert reads[True] <= 20  # the last phrase and the template's closing tokens

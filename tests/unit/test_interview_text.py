@@ -8,6 +8,7 @@ import pytest
 
 from server.repositories.records import MessageRecord, SessionRecord
 from server.services.interview import clean_reply, interview_state
+from server.ai.llm import ChatMessage
 from server.services.prompts import feedback_messages, interview_messages, question_focus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -21,9 +22,11 @@ def _session(status: str = "in_progress", n: int = 3) -> SessionRecord:
     )  # fmt: skip
 
 
-def _msg(i: int, role: str, content: str, q: int | None = None) -> MessageRecord:
+def _msg(
+    i: int, role: str, content: str, q: int | None = None, *, closing: bool = False
+) -> MessageRecord:
     return MessageRecord(
-        id=i, role=role, content=content, question_number=q, is_closing=False,  # type: ignore[arg-type]
+        id=i, role=role, content=content, question_number=q, is_closing=closing,  # type: ignore[arg-type]
         audio_duration_ms=None, timings=None, interrupted=False, created_at=NOW,
     )  # fmt: skip
 
@@ -67,11 +70,27 @@ def test_last_question_asks_about_motivation_and_others_rotate() -> None:
     assert question_focus(1, 5) != question_focus(2, 5)
 
 
-def test_feedback_prompt_shares_the_interview_prefix() -> None:
+def test_feedback_prompt_extends_the_last_interview_prompt() -> None:
     s = _session()
     h = [_msg(1, "assistant", "Q1?", 1), _msg(2, "user", "A1")]
-    interview = interview_messages(s, h)
+    closing = interview_messages(s, h, end_now=True)  # what ending the interview sent
     report = feedback_messages(s, h, "Write the report as JSON.")
-    assert report[:-1] == interview[:-1]
-    assert report[-1].content.startswith("A1\n\n")
-    assert report[-1].content.endswith("Write the report as JSON.")
+    assert report[:-1] == closing
+    assert report[-1].role == "user" and report[-1].content.endswith("Write the report as JSON.")
+    h.append(_msg(3, "assistant", "Thanks, that's all.", closing=True))
+    report = feedback_messages(s, h, "Write the report as JSON.")
+    assert report[:-1] == [*closing, ChatMessage("assistant", "Thanks, that's all.")]
+
+
+def test_prompt_while_answering_is_a_prefix_of_the_prompt_once_answered() -> None:
+    """Prefill is only worth it if the stored answer extends the text read while speaking."""
+    s = _session()
+    h = [_msg(1, "assistant", "Q1?", 1)]
+    spoken = "I led the migration to FastAPI."
+    while_speaking = interview_messages(s, h, pending_answer=spoken)
+    answered = interview_messages(s, [*h, _msg(2, "user", f"{spoken} It cut latency by half.")])
+    assert while_speaking[:-1] == answered[:-1]
+    assert answered[-1].content.startswith(while_speaking[-1].content)
+    assert "Ask question 2 of" in while_speaking[-1].content.split(spoken)[0]  # note first
+    # Nothing pending once the answer is stored (a question is due, not an answer).
+    assert interview_messages(s, h[:0], pending_answer=spoken)[-1].role == "user"

@@ -187,6 +187,7 @@ class FakeConversation:
     streams_started: int = 0
     streams_closed: int = 0
     closing_line: str = "Thanks, that's all."
+    prefills: list[str] = field(default_factory=list)
 
     def _progress(self) -> Progress:
         last = next((t.text for t in reversed(self.saved) if t.role == "assistant"), None)
@@ -222,6 +223,10 @@ class FakeConversation:
             self.saved.append(SavedTurn("user", text, meta))
         self.awaiting = "question"
         return self._progress()
+
+    async def prefill(self, answer_so_far: str) -> None:
+        assert self.awaiting == "answer", "prefill is only for an answer in progress"
+        self.prefills.append(answer_so_far)
 
     async def stream_interviewer_reply(self) -> AsyncIterator[str]:
         assert self.awaiting == "question"

@@ -165,6 +165,24 @@ async def test_live_captions_come_before_the_final_and_only_the_tail_is_left(
     assert 2 <= len(drafts) <= 4  # throttled to ~1 per second of speech
 
 
+async def test_the_model_reads_each_committed_phrase_while_the_candidate_goes_on(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    first = "alpha bravo charlie delta echo foxtrot golf hotel india juliet alpha bravo"
+    await h.feed(speech(first))
+    await h.quiet(500)  # committed: the model gets the answer so far
+    assert h.conversation.prefills == [first]
+    assert h.conversation.saved[-1].role == "assistant"  # nothing is stored yet
+    await h.feed(speech("charlie delta echo"))
+    await h.quiet(1000)  # the end: the reply comes; no prefill queued in front of it
+    assert h.conversation.prefills == [first]
+    assert saved(h, "user") == [f"{first} charlie delta echo"]
+    # The stored answer extends what the model read, so its prompt cache holds all but the tail.
+    assert saved(h, "user")[0].startswith(h.conversation.prefills[-1])
+
+
 async def test_noise_never_becomes_an_answer(make_harness: Any) -> None:
     h = await make_harness()
     await h.start()
