@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from server.ai.llm import ChatMessage
 from server.repositories.records import MessageRecord, SessionRecord
 from server.services.interview import clean_reply, interview_state
-from server.ai.llm import ChatMessage
 from server.services.prompts import feedback_messages, interview_messages, question_focus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
