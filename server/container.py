@@ -9,6 +9,7 @@ from server.repositories.feedback import FeedbackRepository
 from server.repositories.sessions import MessageRepository, SessionRepository
 from server.services.feedback import FeedbackService
 from server.services.interview import InterviewEngine
+from server.services.notes import AnswerNotes
 from server.services.sessions import SessionService
 from server.settings import Settings
 
@@ -20,23 +21,32 @@ class Services:
     sessions: SessionService
     interview: InterviewEngine
     feedback: FeedbackService
+    notes: AnswerNotes
 
 
 def build_services(settings: Settings, llm: ChatModel) -> Services:
     session_repo = SessionRepository()
     message_repo = MessageRepository()
-    sessions = SessionService(settings, session_repo, message_repo)
+    notes = AnswerNotes(llm)
+    sessions = SessionService(settings, session_repo, message_repo, on_delete=notes.forget)
     return Services(
         settings=settings,
         llm=llm,
         sessions=sessions,
-        interview=InterviewEngine(llm, session_repo, message_repo),
+        interview=InterviewEngine(
+            llm,
+            session_repo,
+            message_repo,
+            after_reply=notes.schedule if settings.notes_during_interview else None,
+        ),
         feedback=FeedbackService(
             llm,
             sessions,
             session_repo,
             message_repo,
             FeedbackRepository(),
+            notes,
             model_may_adjust_score=settings.llm_may_adjust_score,
         ),
+        notes=notes,
     )

@@ -73,6 +73,9 @@ class Settings:
     # cache. On for the embedded server; opt-in by URL (a hosted API bills every request).
     llm_prefill: bool = True
     # Interview
+    # Write each answer's feedback note in the background once the reply to it is generated
+    # (the model is idle while the reply is spoken), so the report is ready soon after the end.
+    notes_during_interview: bool = True
     default_questions: int = 8
     min_questions: int = 3
     max_questions: int = 15
@@ -132,6 +135,7 @@ class Settings:
             llm_may_adjust_score=_flag(env, "VIVA_LLM_ADJUST_SCORE", bool(base_url)),
             llm_prefill=_flag(env, "VIVA_LLM_PREFILL", not base_url),
             llm_context_tokens=_int(env, "VIVA_LLM_CONTEXT_TOKENS", 8192, 2048, 131072),
+            notes_during_interview=_flag(env, "VIVA_NOTES_DURING_INTERVIEW", True),
             default_questions=_int(env, "VIVA_QUESTION_COUNT", 8, 3, 15),
             max_upload_bytes=_int(env, "VIVA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1024, 10**9),
             stt_model_dir=env.get("VIVA_STT_MODEL_DIR", ""),

@@ -8,6 +8,7 @@ from typing import Any
 
 from server.ai.llm import ChatMessage
 from server.errors import AIServiceError
+from server.services.prompts import ANSWER_LABEL
 
 VALID_FEEDBACK: dict[str, Any] = {
     "score": 6,
@@ -15,34 +16,25 @@ VALID_FEEDBACK: dict[str, Any] = {
     "weaknesses": ["Few numbers", "Little ownership shown", "Short answers"],
     "cv_improvements": ["Add metrics", "List PostgreSQL", "Lead with backend work"],
 }
-NOTE = "[Interviewer notes"
 
 
 def answers_in(messages: Sequence[ChatMessage]) -> list[str]:
     """The candidate's answers as they appear in a chat the app built."""
+    marker = f"\n\n{ANSWER_LABEL}\n"
     return [
-        m.content.split("\n\n" + NOTE)[0]
-        for m in messages
-        if m.role == "user" and not m.content.startswith(NOTE)
+        m.content.split(marker, 1)[1] for m in messages if m.role == "user" and marker in m.content
     ]
 
 
-def cited_writeup(messages: Sequence[ChatMessage]) -> dict[str, Any]:
-    """A well-behaved model's write-up: every point quotes the first words of an answer."""
+def cited_note(messages: Sequence[ChatMessage]) -> dict[str, Any]:
+    """A well-behaved model's note on the last answer in the chat: both points quote its
+    first words."""
     answers = answers_in(messages)
-    quotes = [" ".join(a.split()[:6]) for a in answers]
+    n, quote = len(answers), " ".join(answers[-1].split()[:6])
     return {
-        "strengths": [
-            {"point": f"Strength about answer {i + 1}", "quote": q} for i, q in enumerate(quotes)
-        ][:5],
-        "weaknesses": [
-            {"point": f"Improve answer {i + 1}", "quote": q} for i, q in enumerate(quotes)
-        ][:5],
-        "cv_improvements": [
-            "Add metrics to each role",
-            "List PostgreSQL first",
-            "Lead with backend work",
-        ],
+        "strength": {"point": f"Strength about answer {n}", "quote": quote},
+        "improvement": {"point": f"Improve answer {n}", "quote": quote},
+        "cv_suggestion": f"Add the work from answer {n} to the CV",
     }
 
 
@@ -54,6 +46,7 @@ class FakeChatModel:
         self.json_calls: list[list[ChatMessage]] = []
         self.json_schemas: list[dict[str, Any]] = []
         self.json_replies: list[Any] = []  # consumed one per call; exceptions are raised
+        self.adjustment: dict[str, Any] = {"score_adjustment": 0, "adjustment_reason": ""}
         self.prefill_calls: list[list[ChatMessage]] = []
         self.fail_next_chat: AIServiceError | None = None
 
@@ -90,7 +83,12 @@ class FakeChatModel:
     ) -> Any:
         self.json_calls.append(list(messages))
         self.json_schemas.append(schema)
-        reply = self.json_replies.pop(0) if self.json_replies else cited_writeup(messages)
+        if self.json_replies:
+            reply = self.json_replies.pop(0)
+        elif schema_name == "score_adjustment":
+            reply = self.adjustment
+        else:
+            reply = cited_note(messages)
         if isinstance(reply, Exception):
             raise reply
         return reply

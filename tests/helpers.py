@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from server.repositories.records import MessageRecord, SessionRecord
 
 Client = AsyncTestClient[Litestar]
 
@@ -40,3 +43,34 @@ async def run_interview(client: Client, session_id: str, answers: list[str]) -> 
         assert response.status_code == 201, response.text
         turns.append(response.json())
     return turns
+
+
+def interview_records(
+    answers: list[str], *, cv: str = "Backend engineer: Python, Django, PostgreSQL.", jd: str = ""
+) -> tuple[SessionRecord, list[MessageRecord]]:
+    """An interview as the repositories return it (in memory: nothing is stored)."""
+    now = datetime.now(UTC)
+    session = SessionRecord(
+        id=1, public_id="s1", owner_id="o1", job_title="Backend Engineer",
+        company_name="Fernway", cv_text=cv, cv_filename=None,
+        job_description_text=jd or "We need a Python backend engineer who knows PostgreSQL.",
+        status="in_progress", question_target=max(3, len(answers)), created_at=now,
+        updated_at=now,
+    )  # fmt: skip
+    history: list[MessageRecord] = []
+    for number, answer in enumerate(answers, 1):
+        for role, content in (("assistant", f"Question {number}: tell me more?"), ("user", answer)):
+            history.append(
+                MessageRecord(
+                    id=len(history) + 1,
+                    role=role,  # type: ignore[arg-type]
+                    content=content,
+                    question_number=number if role == "assistant" else None,
+                    is_closing=False,
+                    audio_duration_ms=None,
+                    timings=None,
+                    interrupted=False,
+                    created_at=now,
+                )
+            )
+    return session, history

@@ -2,9 +2,11 @@
 
 1. Evidence is measured per answer (``evidence.py``) and the rubric turns it into the score
    (``rubric.py``): no model call, so the score exists the moment the interview ends.
-2. The LLM writes the strengths, areas to improve and CV suggestions from that evidence;
-   every strength and area must quote the candidate verbatim (checked), and a strength may
-   not cite an answer too short or evasive to deserve praise.
+2. The LLM writes a note per answer while the interview goes on (``notes.py``): a strength
+   and an area to improve, each quoting the answer, and a CV suggestion. The report takes
+   strengths from the best answers' notes and areas from the weakest answers' notes; every
+   quote must be found verbatim (checked), and a strength may not cite an answer too short
+   or evasive to deserve praise.
 3. Whatever the model could not supply validly is filled in by a deterministic write-up
    from the evidence, so the 3–5 bounds always hold.
 4. Only a capable model configured by URL may move the score, by at most ±1, with a reason.
@@ -27,7 +29,14 @@ from server.errors import AIOutputError, AIServiceError, ValidationError
 from server.repositories.feedback import FeedbackRepository
 from server.repositories.records import FeedbackRecord, MessageRecord, SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
-from server.services.evidence import QA, InterviewEvidence, SpeechMetrics, measure_interview
+from server.services.evidence import (
+    QA,
+    AnswerEvidence,
+    InterviewEvidence,
+    SpeechMetrics,
+    measure_interview,
+)
+from server.services.notes import AnswerNotes
 from server.services.prompts import feedback_messages
 from server.services.rubric import RubricScore, score_interview
 from server.services.sessions import SessionService
@@ -44,48 +53,19 @@ logger = logging.getLogger(__name__)
 
 REQUIRED_KEYS = ("score", "strengths", "weaknesses", "cv_improvements")
 MIN_ITEMS, MAX_ITEMS = 3, 5
-MAX_ATTEMPTS = 3  # the first try plus two retries
-FEEDBACK_MAX_TOKENS = 650
+MAX_ATTEMPTS = 2  # for the score adjustment request (notes retry on their own)
+ADJUST_MAX_TOKENS = 120
 MAX_POINT_CHARS = 400
 
-_CITED = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        # Length caps bound generation time on small local models (grammar-enforced there).
-        "properties": {
-            "point": {"type": "string", "maxLength": 220},
-            "quote": {"type": "string", "maxLength": 120},
-        },
-        "required": ["point", "quote"],
-        "additionalProperties": False,
+ADJUST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "score_adjustment": {"type": "integer", "enum": [-1, 0, 1]},
+        "adjustment_reason": {"type": "string", "maxLength": 300},
     },
-    "minItems": MIN_ITEMS,
-    "maxItems": MAX_ITEMS,
+    "required": ["score_adjustment", "adjustment_reason"],
+    "additionalProperties": False,
 }
-_TEXTS = {
-    "type": "array",
-    "items": {"type": "string", "maxLength": 220},
-    "minItems": MIN_ITEMS,
-    "maxItems": MAX_ITEMS,
-}
-
-
-def writeup_schema(*, may_adjust: bool) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "strengths": _CITED,
-        "weaknesses": _CITED,
-        "cv_improvements": _TEXTS,
-    }
-    if may_adjust:
-        properties["score_adjustment"] = {"type": "integer", "enum": [-1, 0, 1]}
-        properties["adjustment_reason"] = {"type": "string"}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
 
 
 @dataclass(frozen=True)
@@ -190,24 +170,24 @@ def _describe_evidence(assessment: Assessment) -> str:
     return "\n".join(lines)
 
 
-def writeup_request(assessment: Assessment, job_title: str, *, may_adjust: bool) -> str:
-    request = f"""The interview is over. Viva measured the candidate's answers:
+def adjustment_request(assessment: Assessment) -> str:
+    return f"""The interview is over. Viva measured the candidate's answers:
 {_describe_evidence(assessment)}
 
-Write the feedback report as JSON:
-- "strengths": 3 objects. "point": one short, specific sentence on what the candidate did \
-well. "quote": 4 to 10 words copied exactly from the candidate's answer that shows it.
-- "weaknesses": 3 objects. "point": one short, specific, actionable area to improve. \
-"quote": 4 to 10 words copied exactly from the answer it is about.
-- "cv_improvements": 3 short, concrete changes to the CV for the {job_title} role.
-Write to the candidate as "you". Only praise what the measurements support: never call a \
-short or vague answer detailed, specific or well structured."""
-    if may_adjust:
-        request += (
-            '\n- "score_adjustment": -1, 0 or 1 if your own judgement of the transcript differs '
-            'from the measured score; "adjustment_reason": why, in one sentence.'
-        )
-    return request
+Reply as JSON: "score_adjustment" is -1, 0 or 1: 0 unless your own judgement of the whole \
+transcript differs from the measured score; "adjustment_reason" says why in one sentence."""
+
+
+def _quality(answer: AnswerEvidence) -> float:
+    """How much an answer shows, for ranking notes: strengths from the best answers first,
+    areas to improve from the weakest."""
+    return (
+        answer.question_relevance
+        + (0.5 if answer.concrete_example else 0.0)
+        + 0.15 * min(len(answer.numbers), 3)
+        + min(answer.word_count, 150) / 300
+        - (1.0 if answer.evasive else 0.0)
+    )
 
 
 _PRAISE = re.compile(
@@ -282,10 +262,12 @@ class FeedbackService:
         session_repo: SessionRepository,
         message_repo: MessageRepository,
         feedback_repo: FeedbackRepository,
+        notes: AnswerNotes,
         *,
         model_may_adjust_score: bool = False,
     ) -> None:
         self.llm = llm
+        self.notes = notes
         self.sessions = sessions
         self.session_repo = session_repo
         self.message_repo = message_repo
@@ -397,41 +379,26 @@ class FeedbackService:
         self, session: SessionRecord, history: Sequence[MessageRecord], assessment: Assessment
     ) -> _Written:
         answers = [qa.answer for qa in assessment.qas]
-        prompt = feedback_messages(
-            session,
-            history,
-            writeup_request(assessment, session.job_title, may_adjust=self.model_may_adjust_score),
+        try:
+            notes = await self.notes.collect(session, history)
+        except AIServiceError as err:
+            # Unreachable or failing model: the adapter already retried with backoff. Say
+            # so; the interview is kept and the user can try again.
+            raise AIServiceError(
+                f"Could not generate feedback ({err.message}). The interview is saved; try again."
+            ) from err
+        written = sorted(
+            ((i, note) for i, note in enumerate(notes) if note is not None),
+            key=lambda pair: _quality(assessment.evidence.answers[pair[0]]),
+            reverse=True,
         )
-        schema = writeup_schema(may_adjust=self.model_may_adjust_score)
-        raw: Any = None
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                raw = await self.llm.complete_json(
-                    prompt,
-                    schema_name="interview_feedback",
-                    schema=schema,
-                    max_tokens=FEEDBACK_MAX_TOKENS,
-                )
-                if isinstance(raw, dict):
-                    break
-                raise AIOutputError(f"Feedback must be a JSON object, got {type(raw).__name__}.")
-            except AIOutputError as err:
-                # Unusable output: ask again; after the last try the evidence write-up fills in.
-                raw = None
-                logger.warning(
-                    "session %s: feedback attempt %d unusable: %s",
-                    session.public_id,
-                    attempt,
-                    err.message,
-                )
-            except AIServiceError as err:
-                # Unreachable or failing model: the adapter already retried with backoff. Say
-                # so; the interview is kept and the user can try again.
-                raise AIServiceError(
-                    f"Could not generate feedback ({err.message}). "
-                    "The interview is saved; try again."
-                ) from err
-        data: dict[str, Any] = raw or {}
+        data: dict[str, Any] = {
+            "strengths": [note.get("strength") for _i, note in written],
+            "weaknesses": [note.get("improvement") for _i, note in reversed(written)],
+            "cv_improvements": [note.get("cv_suggestion") for _i, note in written],
+        }
+        if self.model_may_adjust_score:
+            data.update(await self._adjustment(session, history, assessment))
         strengths = _cited_points(
             data.get("strengths"), answers, praise=True, assessment=assessment
         )
@@ -449,7 +416,7 @@ class FeedbackService:
             if isinstance(cv, list)
             else []
         )
-        cv_items = list(dict.fromkeys(cv_items))[:MAX_ITEMS]
+        cv_items = [c for c in dict.fromkeys(cv_items) if len(c) <= MAX_POINT_CHARS][:MAX_ITEMS]
         for suggestion in fallback_cv_suggestions(
             assessment.evidence, job_title=session.job_title, n=MAX_ITEMS
         ):
@@ -465,3 +432,28 @@ class FeedbackService:
             if proposed in (-1, 1) and not isinstance(proposed, bool) and why:
                 adjustment, reason = int(proposed), why[:MAX_POINT_CHARS]
         return _Written(strengths, weaknesses, cv_items, adjustment, reason, model_items)
+
+    async def _adjustment(
+        self, session: SessionRecord, history: Sequence[MessageRecord], assessment: Assessment
+    ) -> dict[str, Any]:
+        """A capable model's one-point correction of the measured score, if it has one."""
+        prompt = feedback_messages(session, history, adjustment_request(assessment))
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                raw = await self.llm.complete_json(
+                    prompt,
+                    schema_name="score_adjustment",
+                    schema=ADJUST_SCHEMA,
+                    max_tokens=ADJUST_MAX_TOKENS,
+                )
+            except AIOutputError as err:
+                logger.warning(
+                    "session %s: adjustment attempt %d unusable: %s",
+                    session.public_id,
+                    attempt,
+                    err.message,
+                )
+                continue
+            if isinstance(raw, dict):
+                return raw
+        return {}

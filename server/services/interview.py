@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -107,13 +107,23 @@ async def clean_stream(deltas: AsyncIterator[str]) -> AsyncIterator[str]:
         yield _MARKDOWN.sub("", tail)
 
 
+AfterReply = Callable[[SessionRecord, Sequence[MessageRecord]], None]
+"""Called with the history (ending with an answer) once the reply to it was generated."""
+
+
 class InterviewEngine:
     def __init__(
-        self, llm: ChatModel, sessions: SessionRepository, messages: MessageRepository
+        self,
+        llm: ChatModel,
+        sessions: SessionRepository,
+        messages: MessageRepository,
+        *,
+        after_reply: AfterReply | None = None,
     ) -> None:
         self.llm = llm
         self.sessions = sessions
         self.messages = messages
+        self.after_reply = after_reply
 
     async def state(self, session: SessionRecord) -> InterviewState:
         return interview_state(session, await self.messages.list_for_session(session.id))
@@ -168,6 +178,10 @@ class InterviewEngine:
         max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
         async for delta in self.llm.stream_chat(prompt, max_tokens=max_tokens):
             yield delta
+        # Generated in full (not cut short by the candidate going on): the model is free while
+        # the reply is read or spoken, so background work on the answer may start now.
+        if self.after_reply is not None and history and history[-1].role == "user":
+            self.after_reply(session, history)
 
     async def prefill(self, session: SessionRecord, answer_so_far: str) -> None:
         """Warm the model's prompt cache with the answer being spoken (a hint; never raises

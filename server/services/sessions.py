@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.errors import NotFound, ValidationError
@@ -28,11 +29,18 @@ class NewSession:
 
 class SessionService:
     def __init__(
-        self, settings: Settings, sessions: SessionRepository, messages: MessageRepository
+        self,
+        settings: Settings,
+        sessions: SessionRepository,
+        messages: MessageRepository,
+        *,
+        on_delete: Callable[[int], None] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.messages = messages
+        self.on_delete = on_delete
+        """Called with the session's id once it is deleted (to drop what is held in memory)."""
 
     async def create(self, owner_id: str, new: NewSession) -> SessionRecord:
         """Validate everything first, then store once: nothing is ever half-saved."""
@@ -113,4 +121,6 @@ class SessionService:
     async def delete(self, public_id: str, owner_id: str) -> None:
         record = await self.get(public_id, owner_id)
         await self.sessions.delete(record.id)
+        if self.on_delete is not None:
+            self.on_delete(record.id)
         logger.info("session %s: deleted", public_id)

@@ -890,11 +890,13 @@ class VoiceSession:
         return transcript.text
 
     def _schedule_prefill(self, turn: _Turn) -> None:
-        """While the candidate goes on, let the model read the answer so far (one request at a
-        time; only the newest text is sent), so that the reply needs only the last phrase read."""
+        """While the candidate goes on, let the model read the answer so far (the live caption:
+        committed phrases and the latest draft; one request at a time, only the newest text),
+        so that when the answer ends only its last words are left to read. A draft's last
+        words may still change; the server's cache then matches up to where they differ."""
         if turn.ended or turn.closed or self._answer_open or self._finished:
             return  # the reply is due now (or this continues a stored answer): don't queue
-        text = turn.committed_text()
+        text = turn.caption
         if not text:
             return
         text = f"{self._unsaved_answer} {text}" if self._unsaved_answer else text
@@ -932,6 +934,7 @@ class VoiceSession:
         turn.draft_text = transcript.text
         turn.draft_start_sample = start
         await self._update_caption(turn)
+        self._schedule_prefill(turn)
 
     async def _update_caption(self, turn: _Turn) -> None:
         if turn.closed:

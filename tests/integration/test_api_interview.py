@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 
@@ -10,10 +11,18 @@ from litestar.testing import AsyncTestClient
 
 from server.errors import AIOutputError, AIServiceError
 from server.settings import Settings
-from tests.fakes import FakeChatModel, cited_writeup
-from tests.helpers import Client, create_session, run_interview
+from tests.fakes import FakeChatModel, cited_note
+from tests.helpers import Client, create_session, interview_records, run_interview
 
 pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Here every note is written when the report is asked for, in answer order, so a test
+    can script the model's replies; ``test_notes_are_written_while_the_interview_goes_on``
+    covers the background path."""
+    return dataclasses.replace(settings, notes_during_interview=False)
 
 
 async def _new(client: Client, cv: str, jd: str, questions: int = 3) -> str:
@@ -136,10 +145,12 @@ async def test_end_early_then_feedback(
         assert 3 <= len(body[key]) <= 5
     # The model's strengths cited two-word answers: too thin to praise, so they were dropped.
     assert not any(s.startswith("Strength about") for s in body["strengths"])
-    # The feedback request shares the interview's prefix (prompt cache) and carries the evidence.
-    request = fake_llm.json_calls[0]
-    assert request[0] == fake_llm.chat_calls[0][0]
-    assert "Viva measured the candidate's answers" in request[-1].content
+    # One note per answer; each request extends the interview's chat (prompt cache) and
+    # carries that answer's measurements.
+    assert len(fake_llm.json_calls) == 2
+    for number, request in enumerate(fake_llm.json_calls, start=1):
+        assert request[:2] == fake_llm.chat_calls[0]
+        assert f"answer to question {number} (measured: 2 words" in request[-1].content
 
 
 async def test_feedback_is_generated_once_with_citations_and_evidence(
@@ -156,7 +167,7 @@ async def test_feedback_is_generated_once_with_citations_and_evidence(
     first = (await client.post(f"/api/sessions/{sid}/feedback")).json()
     second = (await client.post(f"/api/sessions/{sid}/feedback")).json()
     assert first == second
-    assert len(fake_llm.json_calls) == 1
+    assert len(fake_llm.json_calls) == 3  # a note per answer, once
     assert (await client.get(f"/api/sessions/{sid}/feedback")).json() == first
 
     assert first["written_by"] == "model"
@@ -177,10 +188,11 @@ async def test_score_is_available_without_a_model_call(
     sid = await _new(client, sample_cv, sample_jd)
     assert (await client.get(f"/api/sessions/{sid}/score")).status_code == 422  # nothing said yet
     await run_interview(client, sid, ["Fine.", "Yes.", "Not sure."])
+    calls = len(fake_llm.chat_calls)
     score = (await client.get(f"/api/sessions/{sid}/score")).json()
     assert score["score"] <= 2
     assert score["band"] == "Significant work needed"
-    assert fake_llm.json_calls == []
+    assert fake_llm.json_calls == [] and len(fake_llm.chat_calls) == calls
 
 
 async def test_feedback_for_an_empty_interview(
@@ -195,8 +207,8 @@ async def test_feedback_for_an_empty_interview(
 
 JUNK: list[object] = [
     ["not", "an", "object"],
-    {"strengths": "lots", "weaknesses": 7, "cv_improvements": None},
-    {"strengths": [{"point": "Great depth", "quote": "words the candidate never said"}]},
+    {"strength": "lots", "improvement": 7, "cv_suggestion": None},
+    {"strength": {"point": "Great depth", "quote": "words the candidate never said"}},
 ]
 
 
@@ -206,11 +218,12 @@ async def test_junk_writeups_fall_back_to_the_evidence_and_bounds_hold(
     sid = await _new(client, sample_cv, sample_jd)
     answers = ["I built the refunds API in Django.", "Not sure, someone else did that.", "Yes."]
     await run_interview(client, sid, answers)
-    fake_llm.json_replies = [AIOutputError("not JSON"), JUNK[0], JUNK[1]]
+    # Note 1: unusable twice (given up); notes 2 and 3: JSON, but nothing usable in it.
+    fake_llm.json_replies = [AIOutputError("not JSON"), JUNK[0], JUNK[1], JUNK[2]]
     response = await client.post(f"/api/sessions/{sid}/feedback")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert len(fake_llm.json_calls) == 3
+    assert len(fake_llm.json_calls) == 4
     assert body["written_by"] == "evidence"
     for key in ("strengths", "weaknesses", "cv_improvements"):
         assert 3 <= len(body[key]) <= 5
@@ -224,11 +237,11 @@ async def test_invented_quotes_are_dropped_and_filled(
 ) -> None:
     sid = await _new(client, sample_cv, sample_jd)
     await run_interview(client, sid, ["A.", "B.", "C."])
-    fake_llm.json_replies = [JUNK[2]]
+    fake_llm.json_replies = [JUNK[2]] * 3
     body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
     assert "Great depth" not in body["strengths"]
     assert 3 <= len(body["strengths"]) <= 5
-    assert len(fake_llm.json_calls) == 1  # usable JSON: no regeneration, the evidence fills in
+    assert len(fake_llm.json_calls) == 3  # usable JSON: no regeneration, the evidence fills in
 
 
 async def test_unreachable_model_is_an_error_and_the_interview_is_kept(
@@ -271,14 +284,16 @@ async def test_only_a_capable_model_may_move_the_score_by_one(
         sid = await _new(client, sample_cv, sample_jd)
         answers = ["I led the FastAPI migration and cut latency by 80 percent."] * 3
         await run_interview(client, sid, answers)
-        reply = {"score_adjustment": proposed, "adjustment_reason": "Clear ownership throughout."}
-        fake_llm.json_replies = [{**cited_writeup(fake_llm.chat_calls[-1]), **reply}]
+        fake_llm.adjustment = {
+            "score_adjustment": proposed,
+            "adjustment_reason": "Clear ownership throughout.",
+        }
         body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
         assert body["score_adjustment"] == expected
         assert body["score"] == min(10, max(1, body["rubric_score"] + expected))
         assert (body["adjustment_reason"] is not None) == bool(expected)
-        schema = fake_llm.json_schemas[-1]
-        assert ("score_adjustment" in schema["properties"]) == may_adjust
+        asked = ["score_adjustment" in schema["properties"] for schema in fake_llm.json_schemas]
+        assert asked == [False] * 3 + [True] * may_adjust
 
 
 async def test_compliments_posing_as_improvements_are_dropped(
@@ -287,17 +302,64 @@ async def test_compliments_posing_as_improvements_are_dropped(
     sid = await _new(client, sample_cv, sample_jd)
     answers = ["I led the FastAPI migration at Parcelly and cut p95 latency by 80 percent."] * 3
     await run_interview(client, sid, answers)
-    writeup = cited_writeup(fake_llm.chat_calls[-1])
-    quote = writeup["weaknesses"][0]["quote"]
-    writeup["weaknesses"] = [
-        {"point": "Your experience with FastAPI is impressive and noteworthy.", "quote": quote},
-        {
-            "point": "Strong answer, but add what you would do differently next time.",
-            "quote": quote,
-        },
+    note = cited_note(fake_llm.chat_calls[-1])
+    quote = note["improvement"]["quote"]
+    compliment = "Your experience with FastAPI is impressive and noteworthy."
+    advice = "Strong answer, but add what you would do differently next time."
+    fake_llm.json_replies = [
+        {**note, "improvement": {"point": compliment, "quote": quote}},
+        {**note, "improvement": {"point": advice, "quote": quote}},
     ]
-    fake_llm.json_replies = [writeup]
     body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
-    assert "Your experience with FastAPI is impressive and noteworthy." not in body["weaknesses"]
-    assert "Strong answer, but add what you would do differently next time." in body["weaknesses"]
+    assert compliment not in body["weaknesses"]
+    assert advice in body["weaknesses"]
     assert 3 <= len(body["weaknesses"]) <= 5
+
+
+async def test_notes_are_written_while_the_interview_goes_on(
+    settings: Settings, fake_llm: FakeChatModel, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    """Each answer's note is written once the reply to it is generated, so asking for the
+    report after the interview makes no further model call."""
+    from server.app import create_app
+
+    app = create_app(dataclasses.replace(settings, notes_during_interview=True), llm=fake_llm)
+    async with AsyncTestClient(app=app) as client:
+        sid = await _new(client, sample_cv, sample_jd)
+        answers = [
+            "At Parcelly I rebuilt the order tracking API in FastAPI and cut p95 to 180 ms.",
+            "I tuned slow PostgreSQL queries with EXPLAIN ANALYZE and added two missing indexes.",
+        ]
+        await run_interview(client, sid, answers)
+        for _ in range(200):  # the notes run in the background; the model is instant here
+            if len(fake_llm.json_calls) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(fake_llm.json_calls) == 2  # answers 1 and 2; answer 3 is still to come
+        assert all("Assess only" in call[-1].content for call in fake_llm.json_calls)
+        last = "I mentored two junior engineers for a year and wrote our code review guide."
+        await client.post(f"/api/sessions/{sid}/answers", json={"text": last})
+        body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
+        assert len(fake_llm.json_calls) == 3  # only the last answer's note, nothing rewritten
+        assert body["written_by"] == "model"
+        assert "Strength about answer 1" in body["strengths"]
+
+
+async def test_a_note_for_an_answer_the_candidate_went_on_with_is_written_again(
+    settings: Settings, fake_llm: FakeChatModel
+) -> None:
+    """The note belongs to the answer's text: if the answer grew, the old note is stale."""
+    from server.container import build_services
+
+    services = build_services(settings, fake_llm)
+    session, history = interview_records(["I built the refunds API in Django."])
+    first = await services.notes.note_for(session, history)
+    grown = [*history[:-1], dataclasses.replace(history[-1], content="I built it. Then I led it.")]
+    second = await services.notes.note_for(session, grown)
+    again = await services.notes.note_for(session, grown)
+    assert first is not None and second is not None
+    assert first["strength"]["quote"] != second["strength"]["quote"]
+    assert again is second and len(fake_llm.json_calls) == 2
+    services.notes.forget(session.id)
+    await services.notes.note_for(session, grown)
+    assert len(fake_llm.json_calls) == 3

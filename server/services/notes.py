@@ -1,0 +1,213 @@
+"""Per-answer notes: the model's view of one answer, written while the interview goes on.
+
+As soon as the interviewer's reply to an answer has been generated, the model is idle while
+that reply is spoken and the candidate thinks and answers. That is when a note for the
+answer is written: one strength and one area to improve, each quoting the answer, and one
+CV suggestion. The prompt is the interview's own chat (already in the server's prompt
+cache) plus a short request, so a note costs a short read and ~100 generated tokens.
+
+When the report is asked for, the notes of every answer are already there except, at most,
+the last one's; any that are missing (a restart, a failed note, an interview typed without
+pauses) are written then. The feedback service validates and ranks them (``feedback.py``).
+
+Notes are derived data and live in memory only, per session: ``forget`` drops a session's
+notes (the report replaces them; deleting an interview deletes them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from server.ai.llm import ChatMessage, ChatModel
+from server.errors import AIOutputError, AIServiceError
+from server.repositories.records import MessageRecord, SessionRecord
+from server.services.evidence import QA, AnswerEvidence, measure_interview
+from server.services.prompts import NOTE_PREFIX, interview_messages
+
+logger = logging.getLogger(__name__)
+
+NOTE_MAX_TOKENS = 200
+MAX_ATTEMPTS = 2
+MAX_SESSIONS = 256
+"""Sessions whose notes are kept (oldest dropped first); a dropped one is rewritten if needed."""
+
+_CITED_ITEM = {
+    "type": "object",
+    # Length caps bound generation time on small local models (grammar-enforced there).
+    "properties": {
+        "point": {"type": "string", "maxLength": 160},
+        "quote": {"type": "string", "maxLength": 90},
+    },
+    "required": ["point", "quote"],
+    "additionalProperties": False,
+}
+NOTE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "strength": _CITED_ITEM,
+        "improvement": _CITED_ITEM,
+        "cv_suggestion": {"type": "string", "maxLength": 160},
+    },
+    "required": ["strength", "improvement", "cv_suggestion"],
+    "additionalProperties": False,
+}
+
+Note = dict[str, Any]
+
+
+def _facts(evidence: AnswerEvidence) -> str:
+    facts = [f"{evidence.word_count} words"]
+    facts.append("a concrete example" if evidence.concrete_example else "no concrete example")
+    facts.append(
+        f"numbers: {', '.join(evidence.numbers[:3])}" if evidence.numbers else "no numbers"
+    )
+    if evidence.evasive:
+        facts.append("evasive")
+    return "; ".join(facts)
+
+
+def note_request(number: int, evidence: AnswerEvidence, job_title: str) -> str:
+    return f"""{NOTE_PREFIX} Assess only the candidate's answer to question {number} \
+(measured: {_facts(evidence)}). Reply as JSON:
+- "strength": "point" is one short sentence on what this answer did well; "quote" is 4 to 10 \
+words copied exactly from this answer that show it.
+- "improvement": "point" is one short, specific change that would make this answer better; \
+"quote" is 4 to 10 words copied exactly from the part it is about.
+- "cv_suggestion": one short, concrete change to the CV for the {job_title} role that this \
+answer suggests.
+Write to the candidate as "you". Never call a short or vague answer detailed or specific."""
+
+
+def _key(message: MessageRecord) -> tuple[int, str]:
+    # The content is part of the key: an answer the candidate went on with is a new answer.
+    return message.id, hashlib.sha1(message.content.encode()).hexdigest()
+
+
+class AnswerNotes:
+    def __init__(self, llm: ChatModel) -> None:
+        self.llm = llm
+        self._notes: OrderedDict[int, dict[tuple[int, str], Note]] = OrderedDict()
+        self._pending: dict[int, asyncio.Task[None]] = {}
+        self._model = asyncio.Lock()  # one note at a time, across interviews
+
+    def schedule(self, session: SessionRecord, history: Sequence[MessageRecord]) -> None:
+        """Write the note for the answer that ends ``history``, in the background, after any
+        note still pending for this interview."""
+        if not history or history[-1].role != "user":
+            return
+        previous = self._pending.get(session.id)
+        task = asyncio.create_task(
+            self._background(previous, session, list(history)),
+            name=f"note-{session.public_id}-{history[-1].id}",
+        )
+        self._pending[session.id] = task
+        task.add_done_callback(lambda done: self._done(session.id, done))
+
+    def _done(self, session_id: int, task: asyncio.Task[None]) -> None:
+        if self._pending.get(session_id) is task:
+            del self._pending[session_id]
+
+    async def _background(
+        self,
+        previous: asyncio.Task[None] | None,
+        session: SessionRecord,
+        history: list[MessageRecord],
+    ) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        try:
+            await self.note_for(session, history)
+        except AIServiceError as err:
+            # Written again when the report is asked for; the interview is not affected.
+            logger.warning("session %s: note not written: %s", session.public_id, err.message)
+        except Exception:
+            logger.exception("session %s: note not written", session.public_id)
+
+    async def wait(self, session_id: int) -> None:
+        """Until the notes being written in the background for this interview are done."""
+        while (task := self._pending.get(session_id)) is not None:
+            await asyncio.gather(task, return_exceptions=True)
+            if self._pending.get(session_id) is task:
+                del self._pending[session_id]
+
+    def forget(self, session_id: int) -> None:
+        self._notes.pop(session_id, None)
+        task = self._pending.pop(session_id, None)
+        if task is not None:
+            task.cancel()
+
+    def cached(self, session_id: int, message: MessageRecord) -> Note | None:
+        return self._notes.get(session_id, {}).get(_key(message))
+
+    async def note_for(
+        self, session: SessionRecord, history: Sequence[MessageRecord]
+    ) -> Note | None:
+        """The note for the answer that ends ``history`` (written now if it is not there).
+
+        ``None`` if the model gave nothing usable; ``AIServiceError`` if it is unreachable."""
+        answer = history[-1]
+        if (note := self.cached(session.id, answer)) is not None:
+            return note
+        number = sum(1 for m in history if m.role == "user")
+        async with self._model:
+            if (note := self.cached(session.id, answer)) is not None:
+                return note
+            question = next((m.content for m in reversed(history) if m.role == "assistant"), "")
+            evidence = await asyncio.to_thread(
+                measure_interview,
+                [QA(question=question, answer=answer.content, message_id=answer.id)],
+                job_title=session.job_title,
+                job_description=session.job_description_text,
+                cv_text=session.cv_text,
+            )
+            prompt = [
+                *interview_messages(session, history),
+                ChatMessage("user", note_request(number, evidence.answers[0], session.job_title)),
+            ]
+            note = await self._ask(prompt, session.public_id, number)
+        if note is not None:
+            notes = self._notes.setdefault(session.id, {})
+            self._notes.move_to_end(session.id)
+            notes[_key(answer)] = note
+            while len(self._notes) > MAX_SESSIONS:
+                self._notes.popitem(last=False)
+        return note
+
+    async def _ask(self, prompt: list[ChatMessage], public_id: str, number: int) -> Note | None:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                raw = await self.llm.complete_json(
+                    prompt,
+                    schema_name="answer_note",
+                    schema=NOTE_SCHEMA,
+                    max_tokens=NOTE_MAX_TOKENS,
+                )
+            except AIOutputError as err:
+                logger.warning(
+                    "session %s: note %d, attempt %d unusable: %s",
+                    public_id,
+                    number,
+                    attempt,
+                    err.message,
+                )
+                continue
+            if isinstance(raw, dict):
+                return raw
+            logger.warning("session %s: note %d is not a JSON object", public_id, number)
+        return None
+
+    async def collect(
+        self, session: SessionRecord, history: Sequence[MessageRecord]
+    ) -> list[Note | None]:
+        """One note per answer, in order: waits for those in progress, writes missing ones."""
+        await self.wait(session.id)
+        return [
+            await self.note_for(session, history[: i + 1])
+            for i, message in enumerate(history)
+            if message.role == "user"
+        ]
