@@ -59,19 +59,21 @@ def _log(msg: str) -> None:
 
 
 def analyse(
-    single: dict[str, Any], llm_rows: list[dict[str, float]], naive_run: dict[str, Any], turns: int
+    single: dict[str, Any], llm_rows: list[dict[str, Any]], naive_run: dict[str, Any], turns: int
 ) -> dict[str, Any]:
     """Everything derived from one profile's raw runs (pure apart from its inputs)."""
     v2v = [t["voice_to_voice_ms"] for t in single["turns"]]
     breakdown = report.median_by_key([t["server_timings_ms"] for t in single["turns"]])
     naive_lat = report.summarize(t["latency_ms"] for t in naive_run["turns"])
     v2v_summary = report.summarize(v2v)
-    opening, rest = (llm_rows[0], llm_rows[1:]) if llm_rows else ({}, [])
-    spoken = rest[:turns]
-    gen = [r["gen_tps"] for r in llm_rows if r.get("gen_n", 0) >= 8]
-    hits = [r["cache_hit"] for r in spoken if "cache_hit" in r]
+    replies = [r for r in llm_rows if r["kind"] == "reply"]
+    opening, spoken = (replies[0], replies[1 : turns + 1]) if replies else ({}, [])
+    gen = [r["gen_tps"] for r in llm_rows if r["gen_n"] >= 8 and "gen_tps" in r]
+    hits = [r["cache_hit"] for r in spoken]
     prompt_tps_turn = report.percentile([r["prompt_tps"] for r in spoken if "prompt_tps" in r], 50)
     gen_tps = report.percentile(gen, 50)
+    prefills = [r for r in llm_rows if r["kind"] == "prefill"]
+    notes = [r for r in llm_rows if r["kind"] == "answer_note"]
     nt = naive_run["turns"]
     components = {
         "stt": {
@@ -90,7 +92,12 @@ def analyse(
                 [t["prompt_tps"] for t in nt if t.get("prompt_tps")], 50
             ),
             "prompt_tps_turn_p50": prompt_tps_turn,
-            "new_prompt_tokens_turn_p50": report.percentile([r["prompt_n"] for r in spoken], 50),
+            "read_at_reply_tokens_p50": report.percentile([r["read_n"] for r in spoken], 50),
+            "prefill_requests": len(prefills),
+            "prefill_read_tokens_p50": report.percentile([r["read_n"] for r in prefills], 50),
+            "answer_notes": len(notes),
+            "answer_note_ms_p50": report.percentile([r["ms"] for r in notes], 50),
+            "answer_note_tokens_p50": report.percentile([r["gen_n"] for r in notes], 50),
             "gen_tps_p50": gen_tps,
             "cache_hit_per_turn": hits,
             "cache_hit_p50": report.percentile(hits, 50),
@@ -100,7 +107,7 @@ def analyse(
     floor = report.critical_path_floor(
         silence_ms=SILENCE_MS_DEFAULT,
         stt_tail_ms=breakdown.get("final_transcript_after_end_of_turn_ms") or 0.0,
-        new_prompt_tokens=components["llm"]["new_prompt_tokens_turn_p50"] or 0.0,
+        new_prompt_tokens=components["llm"]["read_at_reply_tokens_p50"] or 0.0,
         prompt_tps=prompt_tps_turn or 0.0,
         first_clause_tokens=FIRST_CLAUSE_TOKENS,
         gen_tps=gen_tps or 0.0,
@@ -149,7 +156,7 @@ def run_profile(
         finally:
             srv.stop()
         result["errors"] += single["errors"]
-        llm_rows = report.parse_llama_log(srv.log_text())
+        llm_rows = report.parse_llm_log(srv.log_text())
         phases["single_s"] = round(time.perf_counter() - t0, 1)
         result.update(
             peak_rss_mb=srv.peak_rss_mb,

@@ -1,4 +1,4 @@
-"""The pure parts of the benchmark: percentiles, llama.cpp log parsing, the floor, the table."""
+"""The pure parts of the benchmark: percentiles, the LLM log lines, the floor, the table."""
 
 from __future__ import annotations
 
@@ -47,40 +47,33 @@ def median_by_key(rows: Sequence[Mapping[str, float]]) -> dict[str, float | None
     return {k: percentile([r[k] for r in rows if k in r], 50) for k in keys}
 
 
-_PROMPT = re.compile(
-    r"task (\d+) \| prompt eval time =\s*([\d.]+) ms /\s*(\d+) tokens.*?([\d.]+) tokens per second"
+_LLM_LINE = re.compile(
+    r"llm (?P<kind>[\w-]+): prompt=(?P<prompt>\d+) cached=(?P<cached>\d+) "
+    r"generated=(?P<generated>\d+) ms=(?P<ms>\d+)"
+    r"(?: prompt_tps=(?P<prompt_tps>[\d.]+) gen_tps=(?P<gen_tps>[\d.]+))?"
 )
-_EVAL = re.compile(
-    r"task (\d+) \|\s+eval time =\s*([\d.]+) ms /\s*(\d+) tokens.*?([\d.]+) tokens per"
-)
-_STOP = re.compile(r"task (\d+) \| stop processing: n_tokens = (\d+)")
 
 
-def parse_llama_log(text: str) -> list[dict[str, float]]:
-    """One row per llama.cpp request from the server's log (verbosity 3 prints them).
-
-    ``cache_n`` (prompt tokens reused from the KV cache) is what was in the slot at the end
-    minus what this request evaluated: n_tokens - prompt_n - gen_n.
-    """
-    tasks: dict[int, dict[str, float]] = {}
-    for m in _PROMPT.finditer(text):
-        tasks.setdefault(int(m[1]), {}).update(
-            prompt_ms=float(m[2]), prompt_n=int(m[3]), prompt_tps=float(m[4])
-        )
-    for m in _EVAL.finditer(text):
-        tasks.setdefault(int(m[1]), {}).update(
-            gen_ms=float(m[2]), gen_n=int(m[3]), gen_tps=float(m[4])
-        )
-    for m in _STOP.finditer(text):
-        tasks.setdefault(int(m[1]), {})["n_tokens"] = int(m[2])
-    rows = []
-    for task in sorted(tasks):
-        row = {"task": float(task), **tasks[task]}
-        if {"prompt_n", "gen_n", "n_tokens"} <= row.keys():
-            cache_n = max(0.0, row["n_tokens"] - row["prompt_n"] - row["gen_n"])
-            row["cache_n"] = cache_n
-            total = cache_n + row["prompt_n"]
-            row["cache_hit"] = round(cache_n / total, 4) if total else 0.0
+def parse_llm_log(text: str) -> list[dict[str, Any]]:
+    """One row per model request, from the lines the app's LLM adapter logs
+    (``server.ai.llm._log_usage``), in order. ``kind``: reply (the interviewer's message),
+    prefill (the answer so far, while the candidate speaks), answer_note, score_adjustment.
+    ``read`` is the prompt tokens the server had to read (not found in its prompt cache)."""
+    rows: list[dict[str, Any]] = []
+    for m in _LLM_LINE.finditer(text):
+        prompt, cached = int(m["prompt"]), int(m["cached"])
+        row: dict[str, Any] = {
+            "kind": m["kind"],
+            "prompt_n": prompt,
+            "cache_n": cached,
+            "read_n": prompt - cached,
+            "gen_n": int(m["generated"]),
+            "ms": int(m["ms"]),
+            "cache_hit": round(cached / prompt, 4) if prompt else 0.0,
+        }
+        if m["prompt_tps"] is not None:
+            row["prompt_tps"] = float(m["prompt_tps"])
+            row["gen_tps"] = float(m["gen_tps"])
         rows.append(row)
     return rows
 
@@ -217,6 +210,17 @@ def table_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         add(
             "prompt-cache hit per turn (p50 / min)",
             f"{_fmt(llm.get('cache_hit_p50'))} / {_fmt(llm.get('cache_hit_min'))}",
+        )
+        add("prompt tokens left to read at the reply (p50)", llm.get("read_at_reply_tokens_p50"))
+        add(
+            "prefill requests while speaking (n / p50 read)",
+            f"{_fmt(llm.get('prefill_requests'))} / "
+            f"{_fmt(llm.get('prefill_read_tokens_p50'))} tokens",
+        )
+        add(
+            "answer notes (n / p50 time / p50 tokens)",
+            f"{_fmt(llm.get('answer_notes'))} / {_fmt(llm.get('answer_note_ms_p50'))} ms / "
+            f"{_fmt(llm.get('answer_note_tokens_p50'))}",
         )
     return rows
 

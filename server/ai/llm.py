@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
 import openai
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 from server.errors import AIOutputError, AIServiceError
 
@@ -81,6 +82,7 @@ class OpenAIChatModel:
     async def stream_chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
     ) -> AsyncIterator[str]:
+        started = time.perf_counter()
         try:
             stream = await self._client.chat.completions.create(
                 model=self.model,
@@ -88,11 +90,14 @@ class OpenAIChatModel:
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stream=True,
+                stream_options={"include_usage": True},
             )
             async with stream:
                 async for chunk in stream:
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
+                    if chunk.usage is not None:
+                        _log_usage("reply", chunk, started)
         except openai.OpenAIError as err:
             raise AIServiceError(f"The language model failed: {_describe(err)}") from err
 
@@ -105,6 +110,7 @@ class OpenAIChatModel:
         max_tokens: int,
         temperature: float = 0.2,
     ) -> Any:
+        started = time.perf_counter()
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
@@ -118,6 +124,7 @@ class OpenAIChatModel:
             )
         except openai.OpenAIError as err:
             raise AIServiceError(f"The language model failed: {_describe(err)}") from err
+        _log_usage(schema_name, response, started)
         content = response.choices[0].message.content if response.choices else None
         if not content:
             raise AIOutputError("The language model returned an empty reply.")
@@ -132,12 +139,15 @@ class OpenAIChatModel:
         Off unless enabled: a hosted API bills the request and may not cache short prompts."""
         if not self.prefill_enabled:
             return
+        started = time.perf_counter()
         try:
-            await self._client.with_options(max_retries=0).chat.completions.create(
+            response = await self._client.with_options(max_retries=0).chat.completions.create(
                 model=self.model, messages=_wire(messages), max_tokens=1, temperature=0.0
             )
         except openai.OpenAIError as err:
             logger.debug("prefill failed: %s", _describe(err))
+            return
+        _log_usage("prefill", response, started)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -147,6 +157,33 @@ def _wire(messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
     return [
         cast("ChatCompletionMessageParam", {"role": m.role, "content": m.content}) for m in messages
     ]
+
+
+def _log_usage(kind: str, response: ChatCompletion | ChatCompletionChunk, started: float) -> None:
+    """One line per request: tokens read (and how many came from the server's prompt cache),
+    tokens generated, and the server's own rates where it reports them (llama.cpp does).
+    ``python -m bench`` reads these lines."""
+    usage = response.usage
+    if usage is None:
+        return
+    details = usage.prompt_tokens_details
+    cached = (details.cached_tokens if details else None) or 0
+    rates = ""
+    timings = (response.model_extra or {}).get("timings")
+    if isinstance(timings, dict):
+        rates = (
+            f" prompt_tps={float(timings.get('prompt_per_second') or 0):.1f}"
+            f" gen_tps={float(timings.get('predicted_per_second') or 0):.1f}"
+        )
+    logger.info(
+        "llm %s: prompt=%d cached=%d generated=%d ms=%.0f%s",
+        kind,
+        usage.prompt_tokens,
+        cached,
+        usage.completion_tokens,
+        (time.perf_counter() - started) * 1000,
+        rates,
+    )
 
 
 def _describe(err: openai.OpenAIError) -> str:

@@ -174,7 +174,9 @@ class VoiceConfig:
     Short phrases (comma pauses) give Whisper too little context, so commits wait for a
     sentence-length pause and at least ``min_commit_ms`` of audio."""
     min_commit_ms: float = 3000.0
-    max_uncommitted_ms: float = 20_000.0
+    max_uncommitted_ms: float = 6000.0
+    """Speech without a sentence pause is committed at its quietest moment after this long,
+    so the end of a long answer leaves only a few seconds to transcribe."""
     max_turn_ms: float = 300_000.0
     prompt_chars: int = 200
     """Preceding text of the same answer passed to Whisper as context."""

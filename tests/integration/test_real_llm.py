@@ -11,7 +11,6 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -20,12 +19,11 @@ from litestar.testing import AsyncTestClient
 
 from server.ai.embedded import EmbeddedLlamaServer
 from server.ai.llm import ChatMessage, OpenAIChatModel
-from server.repositories.records import MessageRecord, SessionRecord
 from server.services.prompts import interview_messages
 from server.services.writeup import find_quote
 from server.settings import Settings
 from tests.conftest import DATA
-from tests.helpers import create_session
+from tests.helpers import create_session, interview_records
 
 LABELLED = DATA / "labelled"
 
@@ -175,16 +173,8 @@ async def test_prefill_while_speaking_leaves_only_the_last_phrase_to_read(
     embedded_llm: EmbeddedLlamaServer,
 ) -> None:
     """The prompt read while the candidate speaks is reused when the answer is complete."""
-    session = SessionRecord(
-        id=1, public_id="p", owner_id="o", job_title="Backend Engineer", company_name="Fernway",
-        cv_text=ANSWERS[0], cv_filename=None, job_description_text=ANSWERS[1], question_target=5,
-        status="in_progress", created_at=datetime.now(UTC), updated_at=datetime.now(UTC),
-    )  # fmt: skip
-    question = MessageRecord(
-        id=1, role="assistant", content="Tell me about a project you led.", question_number=1,
-        is_closing=False, audio_duration_ms=None, timings=None, interrupted=False,
-        created_at=datetime.now(UTC),
-    )  # fmt: skip
+    session, history = interview_records(["placeholder"], cv=ANSWERS[0], jd=ANSWERS[1])
+    question = history[0]
     reads = {}
     for prefill in (False, True):
         # A different answer each time: llama.cpp also keeps earlier prompts in host memory.

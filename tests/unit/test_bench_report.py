@@ -13,21 +13,17 @@ import pytest
 from bench import report
 
 # Lines as llama.cpp's server prints them (verbosity 3), column padding trimmed.
-LLAMA_LOG = "\n".join(
+LLM_LOG = "\n".join(
     [
-        "I slot launch_slot_: id  0 | task 0 | processing task, is_child = 0",
-        "I slot print_timing: id  0 | task 0 | prompt eval time =   22427.05 ms /   805 tokens"
-        " (   27.86 ms per token,    35.89 tokens per second)",
-        "I slot print_timing: id  0 | task 0 |        eval time =   17281.12 ms /    18 tokens"
-        " ( 1016.54 ms per token,     0.98 tokens per second)",
-        "I slot print_timing: id  0 | task 0 |       total time =   39708.17 ms /   823 tokens",
-        "I slot      release: id  0 | task 0 | stop processing: n_tokens = 822, truncated = 0",
-        "I slot get_availabl: id  0 | task -1 | selected slot by LCP similarity",
-        "I slot print_timing: id  0 | task 23 | prompt eval time =     952.01 ms /    64 tokens"
-        " (   14.88 ms per token,    67.23 tokens per second)",
-        "I slot print_timing: id  0 | task 23 |        eval time =     858.88 ms /    17 tokens"
-        " (   53.68 ms per token,    18.63 tokens per second)",
-        "I slot      release: id  0 | task 23 | stop processing: n_tokens = 788, truncated = 0",
+        "2026-11-26 01:00:00,000 INFO server.ai.llm: llm reply: prompt=805 cached=0 "
+        "generated=18 ms=24000 prompt_tps=35.9 gen_tps=9.6",
+        "2026-11-26 01:00:30,000 INFO server.voice.session: [session x] turn 1 timings ...",
+        "2026-11-26 01:00:31,000 INFO server.ai.llm: llm prefill: prompt=880 cached=820 "
+        "generated=1 ms=1800 prompt_tps=33.3 gen_tps=0.0",
+        "2026-11-26 01:00:40,000 INFO server.ai.llm: llm reply: prompt=902 cached=890 "
+        "generated=40 ms=4500 prompt_tps=30.1 gen_tps=9.9",
+        "2026-11-26 01:00:45,000 INFO server.ai.llm: llm answer_note: prompt=1010 cached=900 "
+        "generated=95 ms=12000",
     ]
 )
 
@@ -54,17 +50,16 @@ def test_median_by_key_over_rows_with_different_keys() -> None:
     assert report.median_by_key(rows) == {"a": 2.0, "b": 20.0}
 
 
-def test_parse_llama_log_reads_rates_and_cache_reuse() -> None:
-    rows = report.parse_llama_log(LLAMA_LOG)
-    assert [r["task"] for r in rows] == [0, 23]
-    cold, turn = rows
-    assert cold["prompt_n"] == 805 and cold["gen_n"] == 18
-    assert cold["prompt_tps"] == pytest.approx(35.89)
-    assert cold["cache_n"] == 0 and cold["cache_hit"] == 0
-    assert turn["gen_tps"] == pytest.approx(18.63)
-    assert turn["cache_n"] == 788 - 64 - 17
-    assert turn["cache_hit"] == pytest.approx(707 / (707 + 64), abs=1e-4)
-    assert report.parse_llama_log("nothing here") == []
+def test_parse_llm_log_reads_each_request() -> None:
+    rows = report.parse_llm_log(LLM_LOG)
+    assert [r["kind"] for r in rows] == ["reply", "prefill", "reply", "answer_note"]
+    opening, prefill, reply, note = rows
+    assert opening["prompt_n"] == 805 and opening["cache_n"] == 0 and opening["cache_hit"] == 0
+    assert opening["prompt_tps"] == pytest.approx(35.9) and opening["gen_tps"] == 9.6
+    assert prefill["read_n"] == 60 and prefill["gen_n"] == 1
+    assert reply["read_n"] == 12 and reply["cache_hit"] == pytest.approx(890 / 902, abs=1e-4)
+    assert "prompt_tps" not in note  # a server that reports no rates (OpenAI, vLLM)
+    assert report.parse_llm_log("nothing here") == []
 
 
 def test_floor_is_the_sum_of_the_critical_path() -> None:
