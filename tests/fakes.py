@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -47,6 +48,7 @@ class FakeChatModel:
         self.json_schemas: list[dict[str, Any]] = []
         self.json_replies: list[Any] = []  # consumed one per call; exceptions are raised
         self.adjustment: dict[str, Any] = {"score_adjustment": 0, "adjustment_reason": ""}
+        self.json_gate: asyncio.Event | None = None  # when set, JSON calls wait for it
         self.prefill_calls: list[list[ChatMessage]] = []
         self.fail_next_chat: AIServiceError | None = None
 
@@ -83,6 +85,8 @@ class FakeChatModel:
     ) -> Any:
         self.json_calls.append(list(messages))
         self.json_schemas.append(schema)
+        if self.json_gate is not None:
+            await self.json_gate.wait()
         if self.json_replies:
             reply = self.json_replies.pop(0)
         elif schema_name == "score_adjustment":

@@ -17,10 +17,11 @@ notes (the report replaces them; deleting an interview deletes them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from server.ai.llm import ChatMessage, ChatModel
@@ -31,7 +32,7 @@ from server.services.prompts import NOTE_PREFIX, interview_messages
 
 logger = logging.getLogger(__name__)
 
-NOTE_MAX_TOKENS = 200
+NOTE_MAX_TOKENS = 120
 MAX_ATTEMPTS = 2
 MAX_SESSIONS = 256
 """Sessions whose notes are kept (oldest dropped first); a dropped one is rewritten if needed."""
@@ -40,8 +41,8 @@ _CITED_ITEM = {
     "type": "object",
     # Length caps bound generation time on small local models (grammar-enforced there).
     "properties": {
-        "point": {"type": "string", "maxLength": 160},
-        "quote": {"type": "string", "maxLength": 90},
+        "point": {"type": "string", "maxLength": 100},
+        "quote": {"type": "string", "maxLength": 70},
     },
     "required": ["point", "quote"],
     "additionalProperties": False,
@@ -51,7 +52,7 @@ NOTE_SCHEMA: dict[str, Any] = {
     "properties": {
         "strength": _CITED_ITEM,
         "improvement": _CITED_ITEM,
-        "cv_suggestion": {"type": "string", "maxLength": 160},
+        "cv_suggestion": {"type": "string", "maxLength": 100},
     },
     "required": ["strength", "improvement", "cv_suggestion"],
     "additionalProperties": False,
@@ -72,15 +73,11 @@ def _facts(evidence: AnswerEvidence) -> str:
 
 
 def note_request(number: int, evidence: AnswerEvidence, job_title: str) -> str:
-    return f"""{NOTE_PREFIX} Assess only the candidate's answer to question {number} \
-(measured: {_facts(evidence)}). Reply as JSON:
-- "strength": "point" is one short sentence on what this answer did well; "quote" is 4 to 10 \
-words copied exactly from this answer that show it.
-- "improvement": "point" is one short, specific change that would make this answer better; \
-"quote" is 4 to 10 words copied exactly from the part it is about.
-- "cv_suggestion": one short, concrete change to the CV for the {job_title} role that this \
-answer suggests.
-Write to the candidate as "you". Never call a short or vague answer detailed or specific."""
+    return f"""{NOTE_PREFIX} Assess only the answer to question {number} \
+({_facts(evidence)}). JSON: "strength" and "improvement" each have "point" (one short \
+sentence to the candidate as "you") and "quote" (4 to 8 words copied exactly from this \
+answer); "cv_suggestion" is one short CV change for the {job_title} role. Never call a short \
+or vague answer detailed or specific."""
 
 
 def _key(message: MessageRecord) -> tuple[int, str]:
@@ -94,6 +91,26 @@ class AnswerNotes:
         self._notes: OrderedDict[int, dict[tuple[int, str], Note]] = OrderedDict()
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._model = asyncio.Lock()  # one note at a time, across interviews
+        self._call: asyncio.Future[Any] | None = None
+        self._foreground = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def foreground(self) -> AsyncIterator[None]:
+        """Hold while a reply is generated: a note being written is stopped (the server drops
+        the request) and written again once no reply is being generated, so a candidate never
+        waits for a note."""
+        self._foreground += 1
+        self._idle.clear()
+        if self._call is not None:
+            self._call.cancel()
+        try:
+            yield
+        finally:
+            self._foreground -= 1
+            if self._foreground == 0:
+                self._idle.set()
 
     def schedule(self, session: SessionRecord, history: Sequence[MessageRecord]) -> None:
         """Write the note for the answer that ends ``history``, in the background, after any
@@ -178,15 +195,32 @@ class AnswerNotes:
                 self._notes.popitem(last=False)
         return note
 
-    async def _ask(self, prompt: list[ChatMessage], public_id: str, number: int) -> Note | None:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                raw = await self.llm.complete_json(
+    async def _complete(self, prompt: list[ChatMessage]) -> Any:
+        """The model call, re-run from the start each time a reply pre-empts it."""
+        while True:
+            await self._idle.wait()
+            call = self._call = asyncio.ensure_future(
+                self.llm.complete_json(
                     prompt,
                     schema_name="answer_note",
                     schema=NOTE_SCHEMA,
                     max_tokens=NOTE_MAX_TOKENS,
                 )
+            )
+            try:
+                return await call
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # we are being cancelled ourselves
+                logger.debug("note pre-empted by a reply; written again when it is done")
+            finally:
+                self._call = None
+
+    async def _ask(self, prompt: list[ChatMessage], public_id: str, number: int) -> Note | None:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                raw = await self._complete(prompt)
             except AIOutputError as err:
                 logger.warning(
                     "session %s: note %d, attempt %d unusable: %s",
