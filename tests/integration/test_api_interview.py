@@ -150,7 +150,7 @@ async def test_end_early_then_feedback(
     assert len(fake_llm.json_calls) == 2
     for number, request in enumerate(fake_llm.json_calls, start=1):
         assert request[:2] == fake_llm.chat_calls[0]
-        assert f"answer to question {number} (measured: 2 words" in request[-1].content
+        assert f"answer to question {number} (2 words;" in request[-1].content
 
 
 async def test_feedback_is_generated_once_with_citations_and_evidence(
