@@ -26,7 +26,10 @@ from bench.server_proc import ROOT, ServerProcess
 from bench.voice import concurrent, interview
 from server.voice.protocol import SILENCE_MS_DEFAULT
 
-FIRST_CLAUSE_TOKENS = 8  # "Thanks, that is a really good example." ≈ the 5-word first clause
+FIRST_CLAUSE_TOKENS = 8
+# 1, 2 and 4 interviews at once for the default (quality) profile; the fast profile stops at 2
+# so that both profiles fit in `make bench`'s 15 minutes.
+DEFAULT_CONCURRENCY = {"quality": [1, 2, 4], "fast": [1, 2]}  # "Thanks, that is a really good example." ≈ the 5-word first clause
 
 
 def machine() -> dict[str, Any]:
@@ -202,7 +205,8 @@ def run_profile(
         }
         result["concurrency"] = conc
         try:
-            for level in (n for n in args.concurrency if n > 1):
+            levels = args.concurrency or DEFAULT_CONCURRENCY[profile]
+            for level in (n for n in levels if n > 1):
                 _log(f"{profile}: {level} interviews at once, {args.conc_turns} turn(s) each")
                 run = asyncio.run(
                     concurrent(
@@ -246,8 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profiles", default="quality,fast")
     parser.add_argument("--turns", type=int, default=6, help="spoken turns in the single interview")
     parser.add_argument("--questions", type=int, default=8, help="interview length for feedback")
-    parser.add_argument("--naive-turns", type=int, default=4, help="turns of the naive pipeline")
-    parser.add_argument("--concurrency", default="1,2,4")
+    parser.add_argument("--naive-turns", type=int, default=3, help="turns of the naive pipeline")
+    parser.add_argument(
+        "--concurrency",
+        default="",
+        help="interviews at once, e.g. 1,2,4 (default: 1,2,4 for quality, 1,2 for fast)",
+    )
     parser.add_argument(
         "--conc-turns", type=int, default=1, help="spoken turns per concurrent client"
     )

@@ -32,7 +32,8 @@ from server.services.prompts import NOTE_PREFIX, interview_messages
 
 logger = logging.getLogger(__name__)
 
-NOTE_MAX_TOKENS = 120
+NOTE_MAX_TOKENS = 220
+"""A bound, not a target: the schema's length caps keep a note near 100 tokens."""
 MAX_ATTEMPTS = 2
 MAX_SESSIONS = 256
 """Sessions whose notes are kept (oldest dropped first); a dropped one is rewritten if needed."""
@@ -41,8 +42,8 @@ _CITED_ITEM = {
     "type": "object",
     # Length caps bound generation time on small local models (grammar-enforced there).
     "properties": {
-        "point": {"type": "string", "maxLength": 100},
-        "quote": {"type": "string", "maxLength": 70},
+        "point": {"type": "string", "maxLength": 140},
+        "quote": {"type": "string", "maxLength": 80},
     },
     "required": ["point", "quote"],
     "additionalProperties": False,
@@ -52,7 +53,7 @@ NOTE_SCHEMA: dict[str, Any] = {
     "properties": {
         "strength": _CITED_ITEM,
         "improvement": _CITED_ITEM,
-        "cv_suggestion": {"type": "string", "maxLength": 100},
+        "cv_suggestion": {"type": "string", "maxLength": 120},
     },
     "required": ["strength", "improvement", "cv_suggestion"],
     "additionalProperties": False,
