@@ -108,7 +108,6 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
                 timeout_s=settings.llm_timeout_s,
                 max_retries=settings.llm_max_retries,
                 prefill=settings.llm_prefill,
-                llama_slots=True,
             )
         else:
             llm = OpenAIChatModel(

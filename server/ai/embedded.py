@@ -27,20 +27,14 @@ def _free_port() -> int:
 class EmbeddedLlamaServer:
     """Serves one GGUF model on a loopback port for as long as this object is running.
 
-    Each slot keeps its own KV cache, so llama.cpp's prompt cache turns a follow-up turn's
-    prefill into a few new tokens. The app uses two (``OpenAIChatModel(llama_slots=True)``):
-    slot 0 for the live conversation (replies, prefills), slot 1 for background work (answer
-    notes, the report), so a note never evicts the interview's cached prompt and the two can
-    run at once.
+    One slot (``n_parallel = 1``) keeps the whole context for one conversation's prefix, so
+    llama.cpp's prompt cache turns a follow-up turn's prefill into a few new tokens.
     """
 
-    def __init__(
-        self, model_path: Path, *, threads: int = 2, context_tokens: int = 8192, slots: int = 2
-    ) -> None:
+    def __init__(self, model_path: Path, *, threads: int = 2, context_tokens: int = 8192) -> None:
         self.model_path = model_path
         self.threads = threads
         self.context_tokens = context_tokens
-        self.slots = slots
         self.port = 0
         self._server: Any = None
 
@@ -54,9 +48,8 @@ class EmbeddedLlamaServer:
 
         params = xllamacpp.CommonParams()
         params.model.path = str(self.model_path)
-        params.n_ctx = self.context_tokens * self.slots
-        params.n_parallel = self.slots
-        params.kv_unified = False  # each slot keeps its own cache (unified, they evict each other)
+        params.n_ctx = self.context_tokens
+        params.n_parallel = 1
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
         params.cache_prompt = True

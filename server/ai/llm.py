@@ -69,14 +69,9 @@ class OpenAIChatModel:
         timeout_s: float = 120.0,
         max_retries: int = 2,
         prefill: bool = False,
-        llama_slots: bool = False,
     ) -> None:
         self.model = model
         self.prefill_enabled = prefill
-        # llama.cpp's server takes "id_slot": the conversation (replies, prefills) in slot 0,
-        # JSON work (notes, report) in slot 1 (see EmbeddedLlamaServer). Others get nothing.
-        self._live: dict[str, Any] = {"id_slot": 0} if llama_slots else {}
-        self._background: dict[str, Any] = {"id_slot": 1} if llama_slots else {}
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -96,7 +91,6 @@ class OpenAIChatModel:
                 temperature=temperature,
                 stream=True,
                 stream_options={"include_usage": True},
-                extra_body=self._live,
             )
             async with stream:
                 async for chunk in stream:
@@ -127,7 +121,6 @@ class OpenAIChatModel:
                     "type": "json_schema",
                     "json_schema": {"name": schema_name, "strict": True, "schema": schema},
                 },
-                extra_body=self._background,
             )
         except openai.OpenAIError as err:
             raise AIServiceError(f"The language model failed: {_describe(err)}") from err
@@ -149,11 +142,7 @@ class OpenAIChatModel:
         started = time.perf_counter()
         try:
             response = await self._client.with_options(max_retries=0).chat.completions.create(
-                model=self.model,
-                messages=_wire(messages),
-                max_tokens=1,
-                temperature=0.0,
-                extra_body=self._live,
+                model=self.model, messages=_wire(messages), max_tokens=1, temperature=0.0
             )
         except openai.OpenAIError as err:
             logger.debug("prefill failed: %s", _describe(err))
