@@ -26,10 +26,10 @@ from bench.server_proc import ROOT, ServerProcess
 from bench.voice import concurrent, interview
 from server.voice.protocol import SILENCE_MS_DEFAULT
 
-FIRST_CLAUSE_TOKENS = 8
+FIRST_CLAUSE_TOKENS = 8  # a short first sentence: "Thanks, that is a good example."
 # 1, 2 and 4 interviews at once for the default (quality) profile; the fast profile stops at 2
 # so that both profiles fit in `make bench`'s 15 minutes.
-DEFAULT_CONCURRENCY = {"quality": [1, 2, 4], "fast": [1, 2]}  # "Thanks, that is a really good example." ≈ the 5-word first clause
+DEFAULT_CONCURRENCY = {"quality": [1, 2, 4], "fast": [1, 2]}
 
 
 def machine() -> dict[str, Any]:

@@ -38,7 +38,6 @@ def build_services(settings: Settings, llm: ChatModel) -> Services:
             session_repo,
             message_repo,
             after_reply=notes.schedule if settings.notes_during_interview else None,
-            foreground=notes.foreground,
         ),
         feedback=FeedbackService(
             llm,

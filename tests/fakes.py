@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -28,14 +27,13 @@ def answers_in(messages: Sequence[ChatMessage]) -> list[str]:
 
 
 def cited_note(messages: Sequence[ChatMessage]) -> dict[str, Any]:
-    """A well-behaved model's note on the last answer in the chat: both points quote its
-    first words."""
+    """A well-behaved model's note on the last answer in the chat: each point names its
+    first words (so the report quotes that sentence)."""
     answers = answers_in(messages)
-    n, quote = len(answers), " ".join(answers[-1].split()[:6])
+    n, opening = len(answers), " ".join(answers[-1].split()[:4])
     return {
-        "strength": {"point": f"Strength about answer {n}", "quote": quote},
-        "improvement": {"point": f"Improve answer {n}", "quote": quote},
-        "cv_suggestion": f"Add the work from answer {n} to the CV",
+        "strength": f"Strength about answer {n}: {opening}",
+        "improvement": f"Improve answer {n}: {opening}",
     }
 
 
@@ -48,7 +46,6 @@ class FakeChatModel:
         self.json_schemas: list[dict[str, Any]] = []
         self.json_replies: list[Any] = []  # consumed one per call; exceptions are raised
         self.adjustment: dict[str, Any] = {"score_adjustment": 0, "adjustment_reason": ""}
-        self.json_gate: asyncio.Event | None = None  # when set, JSON calls wait for it
         self.prefill_calls: list[list[ChatMessage]] = []
         self.fail_next_chat: AIServiceError | None = None
 
@@ -85,8 +82,6 @@ class FakeChatModel:
     ) -> Any:
         self.json_calls.append(list(messages))
         self.json_schemas.append(schema)
-        if self.json_gate is not None:
-            await self.json_gate.wait()
         if self.json_replies:
             reply = self.json_replies.pop(0)
         elif schema_name == "score_adjustment":

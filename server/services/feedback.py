@@ -3,10 +3,11 @@
 1. Evidence is measured per answer (``evidence.py``) and the rubric turns it into the score
    (``rubric.py``): no model call, so the score exists the moment the interview ends.
 2. The LLM writes a note per answer while the interview goes on (``notes.py``): a strength
-   and an area to improve, each quoting the answer, and a CV suggestion. The report takes
-   strengths from the best answers' notes and areas from the weakest answers' notes; every
-   quote must be found verbatim (checked), and a strength may not cite an answer too short
-   or evasive to deserve praise.
+   and an area to improve. Each point quotes the sentence of its answer it is most about
+   (found verbatim, checked). The report takes strengths from the best answers' notes and
+   areas from the weakest answers'; a strength may not cite an answer too short or evasive
+   to deserve praise, and compliments posing as areas to improve are dropped. CV
+   suggestions come from the evidence (what was said but is missing from the CV, ...).
 3. Whatever the model could not supply validly is filled in by a deterministic write-up
    from the evidence, so the 3–5 bounds always hold.
 4. Only a capable model configured by URL may move the score, by at most ±1, with a reason.
@@ -47,6 +48,7 @@ from server.services.writeup import (
     fallback_improvements,
     fallback_strengths,
     find_quote,
+    quote_for_point,
 )
 
 logger = logging.getLogger(__name__)
@@ -387,15 +389,22 @@ class FeedbackService:
             raise AIServiceError(
                 f"Could not generate feedback ({err.message}). The interview is saved; try again."
             ) from err
-        written = sorted(
-            ((i, note) for i, note in enumerate(notes) if note is not None),
-            key=lambda pair: _quality(assessment.evidence.answers[pair[0]]),
-            reverse=True,
-        )
+        # Each note is about one answer: its points quote the sentence of that answer they are
+        # most about. Strengths from the best answers first, areas from the weakest.
+        cited: list[tuple[int, dict[str, Any]]] = []
+        for i, note in enumerate(notes):
+            if note is None:
+                continue
+            points = {
+                key: {"point": text, "quote": quote_for_point(text, answers[i])}
+                for key in ("strength", "improvement")
+                if isinstance(text := note.get(key), str) and text.strip()
+            }
+            cited.append((i, points))
+        cited.sort(key=lambda pair: _quality(assessment.evidence.answers[pair[0]]), reverse=True)
         data: dict[str, Any] = {
-            "strengths": [note.get("strength") for _i, note in written],
-            "weaknesses": [note.get("improvement") for _i, note in reversed(written)],
-            "cv_improvements": [note.get("cv_suggestion") for _i, note in written],
+            "strengths": [points.get("strength") for _i, points in cited],
+            "weaknesses": [points.get("improvement") for _i, points in reversed(cited)],
         }
         if self.model_may_adjust_score:
             data.update(await self._adjustment(session, history, assessment))

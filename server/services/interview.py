@@ -6,11 +6,9 @@ loses an answer; the next interviewer message can simply be requested again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -121,14 +119,11 @@ class InterviewEngine:
         messages: MessageRepository,
         *,
         after_reply: AfterReply | None = None,
-        foreground: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         self.llm = llm
         self.sessions = sessions
         self.messages = messages
         self.after_reply = after_reply
-        self.foreground = foreground or contextlib.nullcontext
-        """Held while a reply is generated (background model work yields to it)."""
 
     async def state(self, session: SessionRecord) -> InterviewState:
         return interview_state(session, await self.messages.list_for_session(session.id))
@@ -181,9 +176,8 @@ class InterviewEngine:
         closing = end_now or state.next_is_closing
         prompt = interview_messages(session, history, end_now=end_now)
         max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
-        async with self.foreground():
-            async for delta in self.llm.stream_chat(prompt, max_tokens=max_tokens):
-                yield delta
+        async for delta in self.llm.stream_chat(prompt, max_tokens=max_tokens):
+            yield delta
         # Generated in full (not cut short by the candidate going on): the model is free while
         # the reply is read or spoken, so background work on the answer may start now.
         if self.after_reply is not None and history and history[-1].role == "user":

@@ -1,10 +1,11 @@
 """Per-answer notes: the model's view of one answer, written while the interview goes on.
 
 As soon as the interviewer's reply to an answer has been generated, the model is idle while
-that reply is spoken and the candidate thinks and answers. That is when a note for the
-answer is written: one strength and one area to improve, each quoting the answer, and one
-CV suggestion. The prompt is the interview's own chat (already in the server's prompt
-cache) plus a short request, so a note costs a short read and ~100 generated tokens.
+that reply is spoken. That is when a note for the answer is written: one strength and one
+area to improve, a sentence each (the report quotes the answer's sentence each is about).
+The prompt is the interview's own chat (already in the server's prompt cache) plus a short
+request, so a note costs ~80 tokens read and ~60 generated: it is usually done before the
+candidate has finished the next answer (it then delays that answer's prefill, not the reply).
 
 When the report is asked for, the notes of every answer are already there except, at most,
 the last one's; any that are missing (a restart, a failed note, an interview typed without
@@ -17,11 +18,10 @@ notes (the report replaces them; deleting an interview deletes them).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from server.ai.llm import ChatMessage, ChatModel
@@ -32,30 +32,20 @@ from server.services.prompts import NOTE_PREFIX, interview_messages
 
 logger = logging.getLogger(__name__)
 
-NOTE_MAX_TOKENS = 220
-"""A bound, not a target: the schema's length caps keep a note near 100 tokens."""
+NOTE_MAX_TOKENS = 100
+"""A bound, not a target: the schema's length caps keep a note near 60 tokens."""
 MAX_ATTEMPTS = 2
 MAX_SESSIONS = 256
 """Sessions whose notes are kept (oldest dropped first); a dropped one is rewritten if needed."""
 
-_CITED_ITEM = {
+NOTE_SCHEMA: dict[str, Any] = {
     "type": "object",
     # Length caps bound generation time on small local models (grammar-enforced there).
     "properties": {
-        "point": {"type": "string", "maxLength": 140},
-        "quote": {"type": "string", "maxLength": 80},
+        "strength": {"type": "string", "maxLength": 140},
+        "improvement": {"type": "string", "maxLength": 140},
     },
-    "required": ["point", "quote"],
-    "additionalProperties": False,
-}
-NOTE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "strength": _CITED_ITEM,
-        "improvement": _CITED_ITEM,
-        "cv_suggestion": {"type": "string", "maxLength": 120},
-    },
-    "required": ["strength", "improvement", "cv_suggestion"],
+    "required": ["strength", "improvement"],
     "additionalProperties": False,
 }
 
@@ -73,12 +63,11 @@ def _facts(evidence: AnswerEvidence) -> str:
     return "; ".join(facts)
 
 
-def note_request(number: int, evidence: AnswerEvidence, job_title: str) -> str:
+def note_request(number: int, evidence: AnswerEvidence) -> str:
     return f"""{NOTE_PREFIX} Assess only the answer to question {number} \
-({_facts(evidence)}). JSON: "strength" and "improvement" each have "point" (one short \
-sentence to the candidate as "you") and "quote" (4 to 8 words copied exactly from this \
-answer); "cv_suggestion" is one short CV change for the {job_title} role. Never call a short \
-or vague answer detailed or specific."""
+({_facts(evidence)}). JSON: "strength" is one short sentence to the candidate ("you") on \
+what this answer did well; "improvement" is one short, specific change that would make this \
+answer better. Never call a short or vague answer detailed or specific."""
 
 
 def _key(message: MessageRecord) -> tuple[int, str]:
@@ -92,26 +81,6 @@ class AnswerNotes:
         self._notes: OrderedDict[int, dict[tuple[int, str], Note]] = OrderedDict()
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._model = asyncio.Lock()  # one note at a time, across interviews
-        self._call: asyncio.Future[Any] | None = None
-        self._foreground = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @contextlib.asynccontextmanager
-    async def foreground(self) -> AsyncIterator[None]:
-        """Hold while a reply is generated: a note being written is stopped (the server drops
-        the request) and written again once no reply is being generated, so a candidate never
-        waits for a note."""
-        self._foreground += 1
-        self._idle.clear()
-        if self._call is not None:
-            self._call.cancel()
-        try:
-            yield
-        finally:
-            self._foreground -= 1
-            if self._foreground == 0:
-                self._idle.set()
 
     def schedule(self, session: SessionRecord, history: Sequence[MessageRecord]) -> None:
         """Write the note for the answer that ends ``history``, in the background, after any
@@ -185,7 +154,7 @@ class AnswerNotes:
             )
             prompt = [
                 *interview_messages(session, history),
-                ChatMessage("user", note_request(number, evidence.answers[0], session.job_title)),
+                ChatMessage("user", note_request(number, evidence.answers[0])),
             ]
             note = await self._ask(prompt, session.public_id, number)
         if note is not None:
@@ -196,32 +165,15 @@ class AnswerNotes:
                 self._notes.popitem(last=False)
         return note
 
-    async def _complete(self, prompt: list[ChatMessage]) -> Any:
-        """The model call, re-run from the start each time a reply pre-empts it."""
-        while True:
-            await self._idle.wait()
-            call = self._call = asyncio.ensure_future(
-                self.llm.complete_json(
+    async def _ask(self, prompt: list[ChatMessage], public_id: str, number: int) -> Note | None:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                raw = await self.llm.complete_json(
                     prompt,
                     schema_name="answer_note",
                     schema=NOTE_SCHEMA,
                     max_tokens=NOTE_MAX_TOKENS,
                 )
-            )
-            try:
-                return await call
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise  # we are being cancelled ourselves
-                logger.debug("note pre-empted by a reply; written again when it is done")
-            finally:
-                self._call = None
-
-    async def _ask(self, prompt: list[ChatMessage], public_id: str, number: int) -> Note | None:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                raw = await self._complete(prompt)
             except AIOutputError as err:
                 logger.warning(
                     "session %s: note %d, attempt %d unusable: %s",

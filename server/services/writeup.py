@@ -107,6 +107,24 @@ def _quote(answer: str, predicate: Callable[[str], bool] | None = None) -> str:
     return _clip_words(answer[start:end])
 
 
+_CONTENT_WORD = re.compile(r"[a-z0-9][a-z0-9+#.'-]{3,}")
+
+
+def quote_for_point(point: str, answer: str) -> str:
+    """The sentence of ``answer`` that a point about it is most about (the most shared words
+    of four letters or more; the first sentence on a tie), quoted verbatim."""
+    words = set(_CONTENT_WORD.findall(point.lower()))
+
+    def overlap(sentence: str) -> int:
+        return len(words & set(_CONTENT_WORD.findall(sentence.lower())))
+
+    spans = sentences(answer)
+    best = max((overlap(answer[s:e]) for s, e in spans), default=0)
+    if best == 0:
+        return _quote(answer)
+    return _quote(answer, lambda sentence: overlap(sentence) == best)
+
+
 def _short_question(question: str, max_words: int = 14) -> str:
     words = question.split()
     text = " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")

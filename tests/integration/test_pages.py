@@ -92,18 +92,14 @@ async def test_user_and_model_text_is_escaped_everywhere(
     answers = [f"I built the billing API {k} {XSS}" for k in range(3)]
     # The model's notes (one per answer, written as the interview goes on) carry the payload too.
     fake_llm.json_replies = [
-        {
-            "strength": {"point": f"{XSS} strength {k}", "quote": f"I built the billing API {k}"},
-            "improvement": {"point": f"Improve {k}", "quote": f"I built the billing API {k}"},
-            "cv_suggestion": f"{XSS} cv {k}",
-        }
+        {"strength": f"{XSS} strength {k}", "improvement": f"Improve the billing API {k}"}
         for k in range(3)
     ]
     await run_interview(client, session_id, answers)
     await client.post(f"/api/sessions/{session_id}/end")
     response = await client.post(f"/api/sessions/{session_id}/feedback")
     assert response.status_code == 200, response.text
-    assert any("<script>" in item for item in response.json()["cv_improvements"])
+    assert any("<script>" in item for item in response.json()["strengths"])
 
     pages = {
         "home": "/",
