@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -246,6 +247,8 @@ def run_profile(
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM exits through atexit, which stops any server this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--profiles", default="quality,fast")
     parser.add_argument("--turns", type=int, default=6, help="spoken turns in the single interview")

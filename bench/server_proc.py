@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -13,6 +14,16 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+_running: set[ServerProcess] = set()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """A benchmark that is interrupted (Ctrl-C, SIGTERM) leaves no server behind."""
+    for server in list(_running):
+        server.stop()
 
 
 def free_port() -> int:
@@ -56,7 +67,7 @@ class ServerProcess:
             "VIVA_DATABASE_URL": "",
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        log = self.log_path.open("wb")  # this run only: the LLM numbers are parsed from it
         started = time.perf_counter()
         self.proc = subprocess.Popen(
             # Exactly ``python -m server``, spelled so that another tool's
@@ -68,6 +79,7 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
         )
         log.close()
+        _running.add(self)
         deadline = started + timeout_s
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
@@ -87,6 +99,7 @@ class ServerProcess:
         return vm_hwm_mb(self.proc.pid) if self.proc else None
 
     def stop(self) -> None:
+        _running.discard(self)
         if self.proc is None or self.proc.poll() is not None:
             return
         self.peak_rss_mb = self.current_peak_rss_mb()
