@@ -53,6 +53,33 @@ class ChatModel(Protocol):
         ...
 
 
+async def json_object(
+    llm: ChatModel,
+    messages: Sequence[ChatMessage],
+    *,
+    schema_name: str,
+    schema: dict[str, Any],
+    max_tokens: int,
+    attempts: int,
+    context: str,
+) -> dict[str, Any] | None:
+    """A JSON object from the model, asking again (up to ``attempts`` times) when its output is
+    unusable; ``None`` if it never was. ``AIServiceError`` (unreachable) is not retried here:
+    the adapter already retried with backoff. ``context`` labels the log lines."""
+    for attempt in range(1, attempts + 1):
+        try:
+            raw = await llm.complete_json(
+                messages, schema_name=schema_name, schema=schema, max_tokens=max_tokens
+            )
+        except AIOutputError as err:
+            logger.warning("%s: attempt %d unusable: %s", context, attempt, err.message)
+            continue
+        if isinstance(raw, dict):
+            return raw
+        logger.warning("%s: attempt %d is not a JSON object", context, attempt)
+    return None
+
+
 class OpenAIChatModel:
     """Talks to OpenAI, vLLM, Ollama or the embedded llama.cpp server through the ``openai`` SDK.
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from server.ai.llm import ChatModel
+from server.ai.llm import ChatModel, json_object
 from server.errors import AIOutputError, AIServiceError, ValidationError
 from server.repositories.feedback import FeedbackRepository
 from server.repositories.records import FeedbackRecord, MessageRecord, SessionRecord
@@ -447,22 +447,13 @@ class FeedbackService:
     ) -> dict[str, Any]:
         """A capable model's one-point correction of the measured score, if it has one."""
         prompt = feedback_messages(session, history, adjustment_request(assessment))
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                raw = await self.llm.complete_json(
-                    prompt,
-                    schema_name="score_adjustment",
-                    schema=ADJUST_SCHEMA,
-                    max_tokens=ADJUST_MAX_TOKENS,
-                )
-            except AIOutputError as err:
-                logger.warning(
-                    "session %s: adjustment attempt %d unusable: %s",
-                    session.public_id,
-                    attempt,
-                    err.message,
-                )
-                continue
-            if isinstance(raw, dict):
-                return raw
-        return {}
+        raw = await json_object(
+            self.llm,
+            prompt,
+            schema_name="score_adjustment",
+            schema=ADJUST_SCHEMA,
+            max_tokens=ADJUST_MAX_TOKENS,
+            attempts=MAX_ATTEMPTS,
+            context=f"session {session.public_id}: score adjustment",
+        )
+        return raw or {}

@@ -24,8 +24,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from server.ai.llm import ChatMessage, ChatModel
-from server.errors import AIOutputError, AIServiceError
+from server.ai.llm import ChatMessage, ChatModel, json_object
+from server.errors import AIServiceError
 from server.repositories.records import MessageRecord, SessionRecord
 from server.services.evidence import QA, AnswerEvidence, measure_interview
 from server.services.prompts import NOTE_PREFIX, interview_messages
@@ -156,7 +156,15 @@ class AnswerNotes:
                 *interview_messages(session, history),
                 ChatMessage("user", note_request(number, evidence.answers[0])),
             ]
-            note = await self._ask(prompt, session.public_id, number)
+            note = await json_object(
+                self.llm,
+                prompt,
+                schema_name="answer_note",
+                schema=NOTE_SCHEMA,
+                max_tokens=NOTE_MAX_TOKENS,
+                attempts=MAX_ATTEMPTS,
+                context=f"session {session.public_id}: note {number}",
+            )
         if note is not None:
             notes = self._notes.setdefault(session.id, {})
             self._notes.move_to_end(session.id)
@@ -164,29 +172,6 @@ class AnswerNotes:
             while len(self._notes) > MAX_SESSIONS:
                 self._notes.popitem(last=False)
         return note
-
-    async def _ask(self, prompt: list[ChatMessage], public_id: str, number: int) -> Note | None:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                raw = await self.llm.complete_json(
-                    prompt,
-                    schema_name="answer_note",
-                    schema=NOTE_SCHEMA,
-                    max_tokens=NOTE_MAX_TOKENS,
-                )
-            except AIOutputError as err:
-                logger.warning(
-                    "session %s: note %d, attempt %d unusable: %s",
-                    public_id,
-                    number,
-                    attempt,
-                    err.message,
-                )
-                continue
-            if isinstance(raw, dict):
-                return raw
-            logger.warning("session %s: note %d is not a JSON object", public_id, number)
-        return None
 
     async def collect(
         self, session: SessionRecord, history: Sequence[MessageRecord]
