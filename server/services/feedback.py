@@ -367,6 +367,7 @@ class FeedbackService:
                 written_by=written_by,
                 timings={"score_ms": round(assessment.elapsed_ms), "writeup_ms": round(writeup_ms)},
             )
+            self.notes.forget(session.id)  # the stored report replaces them
             logger.info(
                 "session %s: feedback stored (score %d, rubric %d, written by %s, %.1f s)",
                 public_id,

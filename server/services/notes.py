@@ -128,6 +128,10 @@ class AnswerNotes:
         if task is not None:
             task.cancel()
 
+    def holds(self, session_id: int) -> bool:
+        """Whether anything of this interview is held in memory (notes, or one being written)."""
+        return session_id in self._notes or session_id in self._pending
+
     def cached(self, session_id: int, message: MessageRecord) -> Note | None:
         return self._notes.get(session_id, {}).get(_key(message))
 

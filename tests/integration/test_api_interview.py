@@ -344,6 +344,15 @@ async def test_notes_are_written_while_the_interview_goes_on(
         body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
         assert len(fake_llm.json_calls) == 3  # only the last answer's note, nothing rewritten
         assert body["written_by"] == "model"
+        # The stored report replaces the notes: none of the answers stays in memory.
+        from models.tables import InterviewSession
+
+        row = (
+            await InterviewSession.select(InterviewSession.id)
+            .where(InterviewSession.public_id == sid)
+            .first()
+        )
+        assert row is not None and not app.state.services.notes.holds(row["id"])
         assert any(s.startswith("Strength about answer 1") for s in body["strengths"])
 
 

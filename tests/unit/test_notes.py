@@ -21,8 +21,9 @@ async def test_notes_of_one_interview_are_written_in_order_and_forget_drops_them
         "Strength about answer 1",
         "Strength about answer 2",
     ]
+    assert notes.holds(session.id)
     notes.forget(session.id)
-    assert notes.cached(session.id, history[-1]) is None
+    assert notes.cached(session.id, history[-1]) is None and not notes.holds(session.id)
 
 
 async def test_a_note_the_model_cannot_write_is_left_to_the_evidence() -> None:
