@@ -32,8 +32,8 @@ def cited_note(messages: Sequence[ChatMessage]) -> dict[str, Any]:
     answers = answers_in(messages)
     n, opening = len(answers), " ".join(answers[-1].split()[:4])
     return {
-        "strength": f"Strength about answer {n}: {opening}",
-        "improvement": f"Improve answer {n}: {opening}",
+        "strength": f"Strength about answer {n}: {opening}.",
+        "improvement": f"Improve answer {n}: {opening}.",
     }
 
 

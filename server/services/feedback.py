@@ -217,6 +217,8 @@ def _cited_points(
         quote = " ".join(str(item.get("quote", "")).split()).strip(" \"'“”‘’")
         if not point or len(point) > MAX_POINT_CHARS or point.lower() in seen:
             continue
+        if not point.rstrip("\"'”’)").endswith((".", "!", "?")):
+            continue  # cut off by the length cap mid-sentence: never show half a sentence
         index = find_quote(quote, answers)
         if index is None:
             continue

@@ -32,7 +32,7 @@ from server.services.prompts import NOTE_PREFIX, interview_messages
 
 logger = logging.getLogger(__name__)
 
-NOTE_MAX_TOKENS = 100
+NOTE_MAX_TOKENS = 150
 """A bound, not a target: the schema's length caps keep a note near 60 tokens."""
 MAX_ATTEMPTS = 2
 MAX_SESSIONS = 256
@@ -42,8 +42,8 @@ NOTE_SCHEMA: dict[str, Any] = {
     "type": "object",
     # Length caps bound generation time on small local models (grammar-enforced there).
     "properties": {
-        "strength": {"type": "string", "maxLength": 140},
-        "improvement": {"type": "string", "maxLength": 140},
+        "strength": {"type": "string", "maxLength": 220},
+        "improvement": {"type": "string", "maxLength": 220},
     },
     "required": ["strength", "improvement"],
     "additionalProperties": False,

@@ -242,9 +242,15 @@ async def test_each_point_quotes_the_sentence_of_its_answer_it_is_about(
     )
     await run_interview(client, sid, [answer] * 3)
     point = "You quantified how the FastAPI rebuild cut latency."
-    fake_llm.json_replies = [{"strength": point, "improvement": "Say what you learned."}] * 3
+    cut_off = "You explained the on-call rota and how it"  # the length cap ended the sentence
+    fake_llm.json_replies = [
+        {"strength": point, "improvement": "Say what you learned."},
+        {"strength": cut_off, "improvement": "Say what you learned."},
+        {"strength": cut_off, "improvement": "Say what you learned."},
+    ]
     body = (await client.post(f"/api/sessions/{sid}/feedback")).json()
     assert point in body["strengths"]
+    assert cut_off not in body["strengths"]  # never half a sentence
     citation = body["citations"]["strengths"][body["strengths"].index(point)]
     assert citation["quote"].startswith("Later I rebuilt the tracking API in FastAPI")
     assert len(fake_llm.json_calls) == 3  # usable JSON: no regeneration

@@ -92,7 +92,7 @@ async def test_user_and_model_text_is_escaped_everywhere(
     answers = [f"I built the billing API {k} {XSS}" for k in range(3)]
     # The model's notes (one per answer, written as the interview goes on) carry the payload too.
     fake_llm.json_replies = [
-        {"strength": f"{XSS} strength {k}", "improvement": f"Improve the billing API {k}"}
+        {"strength": f"{XSS} strength {k}.", "improvement": f"Improve the billing API {k}."}
         for k in range(3)
     ]
     await run_interview(client, session_id, answers)
