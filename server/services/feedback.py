@@ -405,42 +405,36 @@ class FeedbackService:
             }
             cited.append((i, points))
         cited.sort(key=lambda pair: _quality(assessment.evidence.answers[pair[0]]), reverse=True)
-        data: dict[str, Any] = {
-            "strengths": [points.get("strength") for _i, points in cited],
-            "weaknesses": [points.get("improvement") for _i, points in reversed(cited)],
-        }
-        if self.model_may_adjust_score:
-            data.update(await self._adjustment(session, history, assessment))
         strengths = _cited_points(
-            data.get("strengths"), answers, praise=True, assessment=assessment
+            [points.get("strength") for _i, points in cited],
+            answers,
+            praise=True,
+            assessment=assessment,
         )
         weaknesses = _cited_points(
-            data.get("weaknesses"), answers, praise=False, assessment=assessment
+            [points.get("improvement") for _i, points in reversed(cited)],
+            answers,
+            praise=False,
+            assessment=assessment,
         )
         model_items = len(strengths) + len(weaknesses)
         qas = assessment.qas
         strengths = _fill(strengths, fallback_strengths(assessment.evidence, qas, MAX_ITEMS))
         weaknesses = _fill(weaknesses, fallback_improvements(assessment.evidence, qas, MAX_ITEMS))
-
-        cv = data.get("cv_improvements")
-        cv_items = (
-            [" ".join(c.split()) for c in cv if isinstance(c, str) and c.strip()]
-            if isinstance(cv, list)
-            else []
-        )
-        cv_items = [c for c in dict.fromkeys(cv_items) if len(c) <= MAX_POINT_CHARS][:MAX_ITEMS]
-        for suggestion in fallback_cv_suggestions(
-            assessment.evidence, job_title=session.job_title, n=MAX_ITEMS
-        ):
-            if len(cv_items) >= MIN_ITEMS:
-                break
-            if suggestion not in cv_items:
-                cv_items.append(suggestion)
+        # CV suggestions come from the evidence: results said aloud but missing from the CV...
+        cv_items = list(
+            dict.fromkeys(
+                fallback_cv_suggestions(
+                    assessment.evidence, job_title=session.job_title, n=MAX_ITEMS
+                )
+            )
+        )[:MIN_ITEMS]
 
         adjustment, reason = 0, None
         if self.model_may_adjust_score:
-            proposed = data.get("score_adjustment")
-            why = str(data.get("adjustment_reason") or "").strip()
+            proposal = await self._adjustment(session, history, assessment)
+            proposed = proposal.get("score_adjustment")
+            why = str(proposal.get("adjustment_reason") or "").strip()
             if proposed in (-1, 1) and not isinstance(proposed, bool) and why:
                 adjustment, reason = int(proposed), why[:MAX_POINT_CHARS]
         return _Written(strengths, weaknesses, cv_items, adjustment, reason, model_items)
