@@ -63,7 +63,11 @@ def _log(msg: str) -> None:
 
 
 def analyse(
-    single: dict[str, Any], llm_rows: list[dict[str, Any]], naive_run: dict[str, Any], turns: int
+    single: dict[str, Any],
+    llm_rows: list[dict[str, Any]],
+    guarded: list[str],
+    naive_run: dict[str, Any],
+    turns: int,
 ) -> dict[str, Any]:
     """Everything derived from one profile's raw runs (pure apart from its inputs)."""
     v2v = [t["voice_to_voice_ms"] for t in single["turns"]]
@@ -71,8 +75,9 @@ def analyse(
     naive_lat = report.summarize(t["latency_ms"] for t in naive_run["turns"])
     v2v_summary = report.summarize(v2v)
     replies = [r for r in llm_rows if r["kind"] == "reply"]
-    opening, spoken = (replies[0], replies[1 : turns + 1]) if replies else ({}, [])
-    gen = [r["gen_tps"] for r in llm_rows if r["gen_n"] >= 8 and "gen_tps" in r]
+    opening, turn_rows = (replies[0], replies[1 : turns + 1]) if replies else ({}, [])
+    spoken = [r for r in turn_rows if not r.get("stopped")]  # the guard stopped the others
+    gen = [r["gen_tps"] for r in llm_rows if r.get("gen_n", 0) >= 8 and "gen_tps" in r]
     hits = [r["cache_hit"] for r in spoken]
     prompt_tps_turn = report.percentile([r["prompt_tps"] for r in spoken if "prompt_tps" in r], 50)
     gen_tps = report.percentile(gen, 50)
@@ -102,6 +107,10 @@ def analyse(
             "answer_notes": len(notes),
             "answer_note_ms_p50": report.percentile([r["ms"] for r in notes], 50),
             "answer_note_tokens_p50": report.percentile([r["gen_n"] for r in notes], 50),
+            "replies": len(replies),
+            "guarded_replies": len(guarded),
+            "guard_reasons": guarded,
+            "spoken_replies_stopped": len(turn_rows) - len(spoken),
             "gen_tps_p50": gen_tps,
             "cache_hit_per_turn": hits,
             "cache_hit_p50": report.percentile(hits, 50),
@@ -160,7 +169,8 @@ def run_profile(
         finally:
             srv.stop()
         result["errors"] += single["errors"]
-        llm_rows = report.parse_llm_log(srv.log_text())
+        log = srv.log_text()
+        llm_rows, guarded = report.parse_llm_log(log), report.parse_guard_log(log)
         phases["single_s"] = round(time.perf_counter() - t0, 1)
         result.update(
             peak_rss_mb=srv.peak_rss_mb,
@@ -194,7 +204,7 @@ def run_profile(
                 first_question=single.get("first_question", ""),
             )
         phases["naive_s"] = round(time.perf_counter() - t0, 1)
-        result.update(analyse(single, llm_rows, naive_run, args.turns))
+        result.update(analyse(single, llm_rows, guarded, naive_run, args.turns))
         save(result)
 
         t0 = time.perf_counter()

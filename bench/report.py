@@ -48,19 +48,24 @@ def median_by_key(rows: Sequence[Mapping[str, float]]) -> dict[str, float | None
 
 
 _LLM_LINE = re.compile(
-    r"llm (?P<kind>[\w-]+): prompt=(?P<prompt>\d+) cached=(?P<cached>\d+) "
-    r"generated=(?P<generated>\d+) ms=(?P<ms>\d+)"
-    r"(?: prompt_tps=(?P<prompt_tps>[\d.]+) gen_tps=(?P<gen_tps>[\d.]+))?"
+    r"llm (?P<kind>[\w-]+): (?:stopped ms=(?P<stopped_ms>\d+)|prompt=(?P<prompt>\d+) "
+    r"cached=(?P<cached>\d+) generated=(?P<generated>\d+) ms=(?P<ms>\d+)"
+    r"(?: prompt_tps=(?P<prompt_tps>[\d.]+) gen_tps=(?P<gen_tps>[\d.]+))?)"
 )
 
 
 def parse_llm_log(text: str) -> list[dict[str, Any]]:
     """One row per model request, from the lines the app's LLM adapter logs
-    (``server.ai.llm._log_usage``), in order. ``kind``: reply (the interviewer's message),
-    prefill (the answer so far, while the candidate speaks), answer_note, score_adjustment.
-    ``read`` is the prompt tokens the server had to read (not found in its prompt cache)."""
+    (``server.ai.llm``), in order. ``kind``: reply (the interviewer's message), prefill (the
+    answer so far, while the candidate speaks), answer_note, score_adjustment. ``read`` is the
+    prompt tokens the server had to read (not found in its prompt cache). A reply closed
+    before its end (the reply guard stopped it, or the candidate went on) reports no token
+    counts: its row has ``stopped`` and ``ms`` only."""
     rows: list[dict[str, Any]] = []
     for m in _LLM_LINE.finditer(text):
+        if m["stopped_ms"] is not None:
+            rows.append({"kind": m["kind"], "stopped": True, "ms": int(m["stopped_ms"])})
+            continue
         prompt, cached = int(m["prompt"]), int(m["cached"])
         row: dict[str, Any] = {
             "kind": m["kind"],
@@ -76,6 +81,17 @@ def parse_llm_log(text: str) -> list[dict[str, Any]]:
             row["gen_tps"] = float(m["gen_tps"])
         rows.append(row)
     return rows
+
+
+_GUARD_LINE = re.compile(
+    r"reply \S+: (?P<reason>[^;\n]+); (?:finished with the planned question|cut short)"
+)
+
+
+def parse_guard_log(text: str) -> list[str]:
+    """The reasons of every interviewer reply the reply guard corrected
+    (``server.services.reply_guard``), in order."""
+    return [m["reason"] for m in _GUARD_LINE.finditer(text)]
 
 
 def critical_path_floor(
@@ -207,6 +223,10 @@ def table_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
             f"{_fmt(llm.get('prompt_tps_cold'))} / {_fmt(llm.get('prompt_tps_turn_p50'))}",
         )
         add("LLM generation tok/s", llm.get("gen_tps_p50"))
+        add(
+            "interviewer replies the guard corrected",
+            f"{_fmt(llm.get('guarded_replies'))} of {_fmt(llm.get('replies'))}",
+        )
         add(
             "prompt-cache hit per turn (p50 / min)",
             f"{_fmt(llm.get('cache_hit_p50'))} / {_fmt(llm.get('cache_hit_min'))}",

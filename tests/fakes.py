@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from server.ai.llm import ChatMessage
@@ -48,16 +48,20 @@ class FakeChatModel:
         self.adjustment: dict[str, Any] = {"score_adjustment": 0, "adjustment_reason": ""}
         self.prefill_calls: list[list[ChatMessage]] = []
         self.fail_next_chat: AIServiceError | None = None
+        self.chat_replies: list[str] = []  # scripted interviewer replies, one per call
+        self.chat_streams_finished = 0  # streams read to their end (not closed early)
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         self.chat_calls.append(list(messages))
         if self.fail_next_chat is not None:
             err, self.fail_next_chat = self.fail_next_chat, None
             raise err
         note = messages[-1].content
-        if "Do not ask another question" in note:
+        if self.chat_replies:
+            reply = self.chat_replies.pop(0)
+        elif "Do not ask another question" in note:
             reply = "Thank you for your time today. Your feedback report is being prepared."
         else:
             number = re.search(r"Ask question (\d+) of (\d+)", note)
@@ -67,6 +71,7 @@ class FakeChatModel:
             )
         for word in reply.split(" "):
             yield word + " "
+        self.chat_streams_finished += 1
 
     async def prefill(self, messages: Sequence[ChatMessage]) -> None:
         self.prefill_calls.append(list(messages))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
@@ -30,7 +30,7 @@ class ChatModel(Protocol):
 
     def stream_chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Yield the reply's text as it is generated."""
         ...
 
@@ -108,7 +108,7 @@ class OpenAIChatModel:
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         started = time.perf_counter()
         try:
             stream = await self._client.chat.completions.create(
@@ -125,6 +125,11 @@ class OpenAIChatModel:
                         yield chunk.choices[0].delta.content
                     if chunk.usage is not None:
                         _log_usage("reply", chunk, started)
+        except GeneratorExit:
+            # Closed before the end (the candidate went on, or the reply guard stopped it);
+            # closing the HTTP stream stops the generation.
+            logger.info("llm reply: stopped ms=%.0f", (time.perf_counter() - started) * 1000)
+            raise
         except openai.OpenAIError as err:
             raise AIServiceError(f"The language model failed: {_describe(err)}") from err
 

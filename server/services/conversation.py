@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from server.repositories.records import SessionRecord
-from server.services.interview import InterviewEngine, clean_stream
+from server.services.interview import InterviewEngine
 from server.services.sessions import SessionService
 from server.voice.session import Progress
 
@@ -70,7 +70,7 @@ class InterviewConversation:
 
     async def stream_interviewer_reply(self) -> AsyncIterator[str]:
         session = await self._session()
-        async for delta in clean_stream(self.engine.stream_reply(session)):
+        async for delta in self.engine.stream_reply(session):
             yield delta
 
     async def save_interviewer_turn(

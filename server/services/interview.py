@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from server.ai.llm import ChatModel
+from server.ai.llm import ChatMessage, ChatModel
 from server.errors import AIServiceError, Conflict, ValidationError
 from server.repositories.records import MessageRecord, SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
-from server.services.prompts import NOTE_PREFIX, interview_messages
+from server.services.prompts import ANSWER_LABEL, NOTE_PREFIX, interview_messages, plain_question
+from server.services.reply_guard import ACKNOWLEDGEMENT, ReplyPlan, guard_reply
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ def clean_reply(text: str) -> str:
     return text
 
 
-async def clean_stream(deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+async def clean_stream(deltas: AsyncIterator[str]) -> AsyncGenerator[str, None]:
     """``clean_reply`` for a stream: hold back only the first few words (where labels sit)
     and stop if the model starts writing the candidate's side."""
     head = ""
@@ -168,7 +170,8 @@ class InterviewEngine:
     async def stream_reply(
         self, session: SessionRecord, *, end_now: bool = False
     ) -> AsyncIterator[str]:
-        """Text deltas of the next interviewer message. Nothing is stored: see ``save_reply``."""
+        """Text deltas of the next interviewer message, cleaned (``clean_stream``) and kept in
+        role (``guard_reply``). Nothing is stored: see ``save_reply``."""
         history = await self.messages.list_for_session(session.id)
         state = interview_state(session, history)
         if state.awaiting != "question":
@@ -176,10 +179,13 @@ class InterviewEngine:
         closing = end_now or state.next_is_closing
         prompt = interview_messages(session, history, end_now=end_now)
         max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
-        async for delta in self.llm.stream_chat(prompt, max_tokens=max_tokens):
-            yield delta
-        # Generated in full (not cut short by the candidate going on): the model is free while
-        # the reply is read or spoken, so background work on the answer may start now.
+        plan = reply_plan(session, history, prompt, closing=closing)
+        model = self.llm.stream_chat(prompt, max_tokens=max_tokens)
+        async with aclosing(model), aclosing(clean_stream(model)) as cleaned:
+            async for delta in guard_reply(cleaned, plan, log_as=session.public_id):
+                yield delta
+        # Generated (not cut short by the candidate going on): the model is free while the
+        # reply is read or spoken, so background work on the answer may start now.
         if self.after_reply is not None and history and history[-1].role == "user":
             self.after_reply(session, history)
 
@@ -252,6 +258,33 @@ class InterviewEngine:
                 return await self.save_reply(session, text, end_now=True)
         await self.sessions.set_status(session.id, "completed")
         return None
+
+
+def reply_plan(
+    session: SessionRecord,
+    history: Sequence[MessageRecord],
+    prompt: Sequence[ChatMessage],
+    *,
+    closing: bool,
+) -> ReplyPlan:
+    """What the next interviewer message must be (``reply_guard``): a question on the
+    planned topic, or the closing line; and what it must not read out: the instructions and
+    documents of ``prompt`` (the answer itself is judged separately)."""
+    asked = interview_state(session, history).asked
+    answer = history[-1].content if history and history[-1].role == "user" else None
+    instructions = (prompt[0].content, prompt[-1].content.split(ANSWER_LABEL, 1)[0])
+    greeting = (
+        ACKNOWLEDGEMENT
+        if answer is not None
+        else f"Welcome to your practice interview for the {session.job_title} role at "
+        f"{session.company_name}."
+    )
+    return ReplyPlan(
+        answer=answer,
+        documents=instructions,
+        question=None if closing else plain_question(asked + 1, session.question_target),
+        greeting=greeting,
+    )
 
 
 def _not_now(what: str, state: InterviewState) -> str:

@@ -10,6 +10,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from server.errors import AIOutputError, AIServiceError
+from server.services.prompts import plain_question
+from server.services.reply_guard import ACKNOWLEDGEMENT
 from server.settings import Settings
 from tests.fakes import FakeChatModel, cited_note
 from tests.helpers import Client, create_session, interview_records, run_interview
@@ -70,6 +72,28 @@ async def test_prompt_is_append_only(
     assert "Fernway Health" in system and "Parcelly" in system and "Question" not in system
     assert "Ask question 2 of 3" in calls[1][-1].content
     assert "Do not ask another question" in calls[3][-1].content
+
+
+async def test_an_interviewer_reply_out_of_role_is_never_stored(
+    client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    """What the 0.5B model really does: it repeats the answer in the first person. The guard
+    stops it and the planned question is asked instead (the voice path streams the same)."""
+    sid = await _new(client, sample_cv, sample_jd, questions=3)
+    await client.post(f"/api/sessions/{sid}/next")
+    answer = (
+        "At Parcelly I led the move of our order tracking service from a Django monolith to "
+        "async FastAPI services, and we cut the p95 latency to 180 milliseconds."
+    )
+    fake_llm.chat_replies.append(answer + " I also wrote the runbook for incidents.")
+    response = await client.post(f"/api/sessions/{sid}/answers", json={"text": answer})
+    assert response.status_code == 201, response.text
+    reply = response.json()["reply"]
+    assert reply["content"] == f"{ACKNOWLEDGEMENT} {plain_question(2, 3)}"
+    assert reply["question_number"] == 2
+    assert fake_llm.chat_streams_finished == 1  # the echo was closed, not read to the end
+    stored = (await client.get(f"/api/sessions/{sid}")).json()["messages"]
+    assert stored[-1]["content"] == reply["content"]
 
 
 async def test_answer_is_kept_when_the_model_fails_and_retry_works(

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -86,6 +86,46 @@ async def test_real_interview_and_feedback(
     for key in ("strengths", "weaknesses", "cv_improvements"):
         assert 3 <= len(feedback[key]) <= 5, feedback
         assert all(item.strip() for item in feedback[key])
+
+
+@pytest.fixture(scope="module")
+def fast_llm() -> Iterator[EmbeddedLlamaServer]:
+    """The 0.5B "fast" profile model: the one that slips out of role."""
+    from server.ai.model_files import BUILDS, assemble
+
+    server = EmbeddedLlamaServer(
+        assemble(BUILDS["fast"], Settings.from_env().models_dir), threads=Settings().llm_threads
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_the_fast_model_holds_a_real_interview_in_role(
+    fast_llm: EmbeddedLlamaServer, settings: Settings, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    """Unguarded, the 0.5B model introduces itself as the candidate or reads the job
+    description out, then repeats each answer back (11 of 14 turns in two interviews)."""
+    from server.app import create_app
+
+    app = create_app(
+        dataclasses.replace(settings, llm_base_url=fast_llm.base_url, llm_model="local")
+    )
+    async with AsyncTestClient(app=app, timeout=300) as client:
+        sid = (await create_session(client, sample_cv, sample_jd, questions=4)).json()["id"]
+        replies = [(await client.post(f"/api/sessions/{sid}/next")).json()["reply"]["content"]]
+        for answer in ANSWERS:
+            response = await client.post(f"/api/sessions/{sid}/answers", json={"text": answer})
+            assert response.status_code == 201, response.text
+            replies.append(response.json()["reply"]["content"])
+    print("\n" + "\n".join(replies))
+    for reply, answer in zip(replies, [None, *ANSWERS], strict=True):
+        assert "?" in reply, reply
+        assert not re.match(r"\W*(I'm|I am|We are looking)", reply), reply
+        if answer is not None:
+            words = answer.lower().split()
+            copied = [" ".join(words[i : i + 6]) for i in range(len(words) - 5)]
+            assert not any(run in reply.lower() for run in copied), (reply, answer)
 
 
 async def _stored_interview(name: str) -> tuple[str, str, list[str]]:

@@ -24,6 +24,9 @@ LLM_LOG = "\n".join(
         "generated=40 ms=4500 prompt_tps=30.1 gen_tps=9.9",
         "2026-11-26 01:00:45,000 INFO server.ai.llm: llm answer_note: prompt=1010 cached=900 "
         "generated=95 ms=12000",
+        "2026-11-26 01:01:00,000 WARNING server.services.reply_guard: reply x: repeats the "
+        "candidate's answer; finished with the planned question",
+        "2026-11-26 01:01:00,100 INFO server.ai.llm: llm reply: stopped ms=2100",
     ]
 )
 
@@ -52,14 +55,20 @@ def test_median_by_key_over_rows_with_different_keys() -> None:
 
 def test_parse_llm_log_reads_each_request() -> None:
     rows = report.parse_llm_log(LLM_LOG)
-    assert [r["kind"] for r in rows] == ["reply", "prefill", "reply", "answer_note"]
-    opening, prefill, reply, note = rows
+    assert [r["kind"] for r in rows] == ["reply", "prefill", "reply", "answer_note", "reply"]
+    opening, prefill, reply, note, stopped = rows
+    assert stopped == {"kind": "reply", "stopped": True, "ms": 2100}  # no token counts
     assert opening["prompt_n"] == 805 and opening["cache_n"] == 0 and opening["cache_hit"] == 0
     assert opening["prompt_tps"] == pytest.approx(35.9) and opening["gen_tps"] == 9.6
     assert prefill["read_n"] == 60 and prefill["gen_n"] == 1
     assert reply["read_n"] == 12 and reply["cache_hit"] == pytest.approx(890 / 902, abs=1e-4)
     assert "prompt_tps" not in note  # a server that reports no rates (OpenAI, vLLM)
     assert report.parse_llm_log("nothing here") == []
+
+
+def test_parse_guard_log_reads_each_corrected_reply() -> None:
+    assert report.parse_guard_log(LLM_LOG) == ["repeats the candidate's answer"]
+    assert report.parse_guard_log("nothing here") == []
 
 
 def test_floor_is_the_sum_of_the_critical_path() -> None:

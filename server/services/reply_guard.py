@@ -1,0 +1,169 @@
+"""Keep the interviewer in its role, while its reply streams.
+
+Small models slip out of role: the 0.5B "fast" model repeats the candidate's answer back in
+the first person, reads the job description out, or introduces itself as the candidate
+("I'm Alex Morgan, a Senior Backend Engineer…"). Nothing of that may be spoken. The guard
+releases the reply clause by clause (the points where speech synthesis starts anyway, so it
+costs no latency), checks each sentence so far, and at the first slip stops the model and
+finishes the turn with a plain question on the planned topic. A question turn that ends
+without a question gets that question too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_CLOSING = "Thank you, that was the last question. Your feedback report is being prepared."
+ACKNOWLEDGEMENT = "Thank you."
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_FIRST_PERSON = frozenset(
+    {"i", "i'm", "i've", "i'd", "i'll", "me", "my", "we", "we're", "our", "us"}
+)
+# "I'm Alex Morgan", "I am a Senior Backend Engineer", "My name is …": the candidate's voice.
+_SELF_INTRO = re.compile(
+    r"^\W*(?:(?i:hi|hello)\W*)?(?i:i'm|i’m|i am|my name is)\s+(?!Viva\b)(?:(?i:a|an|the)\s+)?[A-Z]"
+)
+# "I'm sorry, but I can't assist with that." A sentence that starts like an apology is held
+# whole, so that a refusal is caught before any of it is spoken.
+_APOLOGY_START = re.compile(r"^\W*(?:(?:i'm|i’m|i am)\s+)?(?:sorry|afraid|apologi[sz]e)\b", re.I)
+_REFUSAL = re.compile(
+    r"\b(?:can't|can’t|cannot|can not|unable to|not able to)\s+(?:assist|help|do that|provide)"
+    r"|\bas an ai\b|\blanguage model\b",
+    re.I,
+)
+_CLAUSE_END = re.compile(r"[,;:.!?…](?=\s)")
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
+
+HOLD = "hold"
+# A clause shorter than this is held until the sentence goes on or ends: too short to judge,
+# and the speech stage waits for as many words anyway (``SentenceSplitter.first_clause_min_words``).
+RELEASE_WORDS = 5
+ECHO_RUN = 4  # words copied in a row from the answer
+DOCUMENT_RUN = 5  # words copied in a row from the CV, job description or instructions
+COPIED_SHARE = 0.5
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def _copied(words: list[str], grams: set[tuple[str, ...]], n: int) -> list[bool]:
+    """Which of ``words`` lie in a run of ``n`` or more words found in the source."""
+    covered = [False] * len(words)
+    for i in range(len(words) - n + 1):
+        if tuple(words[i : i + n]) in grams:
+            covered[i : i + n] = [True] * n
+    return covered
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """What this reply must be: which answer it follows, whether it asks a question, and the
+    plain reply to fall back on."""
+
+    answer: str | None  # the candidate's answer it replies to (None: the opening)
+    documents: tuple[str, ...]  # what it must not read out: CV, job description, instructions
+    question: str | None  # the plain question to ask (None: the closing line)
+    greeting: str  # the plain first sentence: a welcome (opening) or an acknowledgement
+
+    def fallback(self, *, spoken: str) -> str:
+        """What to add after ``spoken`` (possibly nothing said yet) to finish the turn."""
+        if self.question is None:
+            return "" if spoken.strip() else FALLBACK_CLOSING
+        if "?" in spoken:
+            return ""
+        return self.question if spoken.strip() else f"{self.greeting} {self.question}"
+
+
+class Guard:
+    def __init__(self, plan: ReplyPlan) -> None:
+        self.plan = plan
+        self._answer = _ngrams(_words(plan.answer or ""), ECHO_RUN)
+        self._documents = set().union(*(_ngrams(_words(d), DOCUMENT_RUN) for d in plan.documents))
+
+    def slip(self, sentence: str) -> str | None:
+        """Why ``sentence`` (or its beginning) is not the interviewer speaking, or None."""
+        if _SELF_INTRO.match(sentence):
+            return "speaks as the candidate"
+        if _REFUSAL.search(sentence):
+            return "refuses"
+        words = _words(sentence)
+        if len(words) >= ECHO_RUN and _FIRST_PERSON.intersection(words):
+            copied = _copied(words, self._answer, ECHO_RUN)
+            if sum(copied) >= COPIED_SHARE * len(words):
+                return "repeats the candidate's answer"
+        if len(words) >= DOCUMENT_RUN:
+            copied = _copied(words, self._documents, DOCUMENT_RUN)
+            if sum(copied) >= COPIED_SHARE * len(words):
+                return "reads out its instructions, the CV or the job description"
+        return None
+
+
+async def guard_reply(
+    deltas: AsyncIterator[str], plan: ReplyPlan, *, log_as: str = ""
+) -> AsyncIterator[str]:
+    """Pass ``deltas`` (cleaned reply text) through clause by clause while they stay in role;
+    at a slip stop reading them (the caller closes the model's stream) and finish the turn with
+    the plan's fallback."""
+    guard = Guard(plan)
+    spoken = ""  # released so far
+    sentence = ""  # the released part of the current sentence
+    pending = ""  # received, not yet released
+    slip: str | None = None
+
+    def check(piece: str, *, last: bool) -> str | None:
+        """None: release ``piece``; HOLD: wait for more; otherwise why it is a slip."""
+        so_far = sentence + piece
+        reason = guard.slip(so_far)
+        if reason is not None or last or _SENTENCE_END.search(piece.rstrip()):
+            return reason
+        if _APOLOGY_START.match(so_far) or len(_words(so_far)) < RELEASE_WORDS:
+            return HOLD
+        return None
+
+    def released(piece: str) -> str:
+        nonlocal spoken, sentence
+        spoken += piece
+        sentence = "" if _SENTENCE_END.search(piece.rstrip()) else sentence + piece
+        return piece
+
+    async for delta in deltas:
+        pending += delta
+        cut = 0
+        for end in (m.end() for m in _CLAUSE_END.finditer(pending)):
+            verdict = check(pending[cut:end], last=False)
+            if verdict == HOLD:
+                continue
+            if verdict is not None:
+                slip = verdict
+                break
+            yield released(pending[cut:end])
+            cut = end
+        if slip is not None:
+            break
+        pending = pending[cut:]
+    else:
+        if pending.strip():
+            slip = check(pending, last=True)
+            if slip is None:
+                yield released(pending)
+    extra = plan.fallback(spoken=spoken)
+    if slip is not None or extra:
+        logger.warning(
+            "reply %s: %s; %s",
+            log_as,
+            slip or "no question asked",
+            "finished with the planned question" if extra else "cut short",
+        )
+    if extra:
+        yield (" " if spoken and not spoken.endswith(" ") else "") + extra

@@ -1,0 +1,147 @@
+"""The reply guard: what a small model says out of role is never spoken, and every question
+turn ends with a question. The slips below are verbatim from the 0.5B "fast" model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from server.services.prompts import (
+    PLAIN_CLOSING_QUESTION,
+    PLAIN_QUESTIONS,
+    QUESTION_FOCUS,
+    plain_question,
+)
+from server.services.reply_guard import ACKNOWLEDGEMENT, FALLBACK_CLOSING, ReplyPlan, guard_reply
+
+ANSWER = (
+    "At Parcelly I led the move of our order tracking service from a Django monolith to async "
+    "FastAPI services. I designed the Postgres schema, and with Redis caching and rewritten "
+    "queries we cut the p95 latency from nine hundred to one hundred and eighty milliseconds."
+)
+CV = (
+    "Alex Morgan. Senior Backend Engineer with six years of experience building Python "
+    "services for payments and logistics."
+)
+JD = (
+    "We are looking for a Senior Backend Engineer to own core services in our patient booking "
+    "domain."
+)
+QUESTION = PLAIN_QUESTIONS[1]
+PLAN = ReplyPlan(answer=ANSWER, documents=(CV, JD), question=QUESTION, greeting=ACKNOWLEDGEMENT)
+OPENING = ReplyPlan(
+    answer=None, documents=(CV, JD), question=PLAIN_QUESTIONS[0], greeting="Welcome."
+)
+CLOSING = ReplyPlan(answer=ANSWER, documents=(CV, JD), question=None, greeting=ACKNOWLEDGEMENT)
+
+
+class Model:
+    """Streams ``text`` in small deltas and records how far it was read."""
+
+    def __init__(self, text: str, size: int = 4) -> None:
+        self.deltas = [text[i : i + size] for i in range(0, len(text), size)]
+        self.read = 0
+
+    async def stream(self) -> AsyncIterator[str]:
+        for delta in self.deltas:
+            self.read += 1
+            yield delta
+
+
+async def run(text: str, plan: ReplyPlan = PLAN, size: int = 4) -> tuple[str, Model]:
+    model = Model(text, size)
+    return "".join([d async for d in guard_reply(model.stream(), plan)]), model
+
+
+@pytest.mark.parametrize("size", [1, 4, 50])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Thanks. Which part of the migration are you proudest of, and why?",
+        # Quoting the candidate back in the second person is a good follow-up, not an echo.
+        "You said you cut the p95 latency from nine hundred to one hundred and eighty "
+        "milliseconds. How did you measure it?",
+        "I see, that is a big improvement. How did you roll it out?",
+        "I'm curious about the schema. What would you change today?",
+        "Welcome to your interview for the Senior Backend Engineer role at Fernway Health. "
+        "Tell me about your most relevant project?",
+    ],
+)
+async def test_an_interviewer_reply_passes_unchanged(reply: str, size: int) -> None:
+    said, model = await run(reply, size=size)
+    assert said == reply
+    assert model.read == len(model.deltas)
+
+
+@pytest.mark.parametrize(
+    ("reply", "plan", "reason"),
+    [
+        (ANSWER, PLAN, "repeats the candidate's answer"),
+        (
+            "I designed the Postgres schema, and with Redis caching we cut the latency.",
+            PLAN,
+            "repeats the candidate's answer",
+        ),
+        (JD + " " + QUESTION, OPENING, "reads out"),
+        (
+            "I'm Alex Morgan, a Senior Backend Engineer with six years of experience.",
+            OPENING,
+            "speaks as the candidate",
+        ),
+        ("I'm sorry, but I can't assist with that.", PLAN, "refuses"),
+    ],
+)
+async def test_a_slip_is_never_spoken_and_the_planned_question_is_asked(
+    reply: str, plan: ReplyPlan, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="server.services.reply_guard"):
+        said, model = await run(reply + " More text the model would go on with. " * 5, plan)
+    assert said == f"{plan.greeting} {plan.question}"
+    assert model.read < len(model.deltas)  # the model was not read to the end
+    assert reason in caplog.text and "finished with the planned question" in caplog.text
+    assert ANSWER[:20] not in caplog.text  # the log names the slip, not what was said
+
+
+async def test_a_slip_after_a_good_sentence_keeps_the_sentence() -> None:
+    said, _ = await run("Great, that is impressive. " + ANSWER)
+    assert said == f"Great, that is impressive. {QUESTION}"
+
+
+async def test_a_question_turn_without_a_question_gets_the_planned_question() -> None:
+    said, _ = await run("Thank you for sharing that.")
+    assert said == f"Thank you for sharing that. {QUESTION}"
+
+
+async def test_closing_line() -> None:
+    assert (await run("Thank you, that was great. Your report is coming.", CLOSING))[0] == (
+        "Thank you, that was great. Your report is coming."
+    )  # no question added to a closing line
+    assert (await run(ANSWER, CLOSING))[0] == FALLBACK_CLOSING
+
+
+async def test_clauses_are_released_while_the_model_is_still_writing() -> None:
+    """No latency: the first clause goes out as soon as it is complete and long enough."""
+    model = Model("Thanks, that sounds like a solid migration plan, well done. " + QUESTION, 2)
+    stream = guard_reply(model.stream(), PLAN)
+    first = await anext(stream)
+    assert first == "Thanks, that sounds like a solid migration plan,"
+    assert model.read * 2 < len(first) + 8
+    await stream.aclose()
+
+
+async def test_short_first_clauses_and_apologies_are_held_until_judged() -> None:
+    model = Model("At Parcelly, I led the move of our order tracking service.", 2)
+    said = "".join([d async for d in guard_reply(model.stream(), PLAN)])
+    assert "Parcelly" not in said  # "At Parcelly," alone was too short to release
+    said, _ = await run("I'm sorry, I'm afraid I cannot help with that, it is outside my role.")
+    assert "sorry" not in said
+
+
+def test_plain_questions_follow_the_topic_plan() -> None:
+    assert len(PLAIN_QUESTIONS) == len(QUESTION_FOCUS)
+    assert plain_question(1, 8) == PLAIN_QUESTIONS[0]
+    assert plain_question(9, 10) == PLAIN_QUESTIONS[0]  # topics cycle
+    assert plain_question(8, 8) == PLAIN_CLOSING_QUESTION  # the last one is the closing topic
+    assert all(q.endswith("?") for q in PLAIN_QUESTIONS)
