@@ -108,6 +108,7 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
                 timeout_s=settings.llm_timeout_s,
                 max_retries=settings.llm_max_retries,
                 prefill=settings.llm_prefill,
+                slots=embedded.slots,
             )
         else:
             llm = OpenAIChatModel(

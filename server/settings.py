@@ -66,7 +66,10 @@ class Settings:
     llm_timeout_s: float = 300.0  # a CPU-only model writing a report can take minutes
     llm_max_retries: int = 2
     llm_threads: int = 2
-    llm_context_tokens: int = 8192
+    llm_context_tokens: int = 8192  # per slot
+    # The embedded server's slots: interviews whose prompt caches it keeps warm at once (each
+    # interview is pinned to one; more interviews than slots share them, least recent first).
+    llm_slots: int = 2
     # A capable model (by URL) may move the evidence-based score by ±1; the embedded one never.
     llm_may_adjust_score: bool = False
     # Send the answer so far while the candidate speaks, so the reply starts from a warm prompt
@@ -135,6 +138,7 @@ class Settings:
             llm_may_adjust_score=_flag(env, "VIVA_LLM_ADJUST_SCORE", bool(base_url)),
             llm_prefill=_flag(env, "VIVA_LLM_PREFILL", not base_url),
             llm_context_tokens=_int(env, "VIVA_LLM_CONTEXT_TOKENS", 8192, 2048, 131072),
+            llm_slots=_int(env, "VIVA_LLM_SLOTS", 2, 1, 16),
             notes_during_interview=_flag(env, "VIVA_NOTES_DURING_INTERVIEW", True),
             default_questions=_int(env, "VIVA_QUESTION_COUNT", 8, 3, 15),
             max_upload_bytes=_int(env, "VIVA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1024, 10**9),

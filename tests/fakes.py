@@ -50,11 +50,18 @@ class FakeChatModel:
         self.fail_next_chat: AIServiceError | None = None
         self.chat_replies: list[str] = []  # scripted interviewer replies, one per call
         self.chat_streams_finished = 0  # streams read to their end (not closed early)
+        self.conversations: list[str | None] = []  # the ``conversation`` of every request
 
     async def stream_chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.7,
+        conversation: str | None = None,
     ) -> AsyncGenerator[str, None]:
         self.chat_calls.append(list(messages))
+        self.conversations.append(conversation)
         if self.fail_next_chat is not None:
             err, self.fail_next_chat = self.fail_next_chat, None
             raise err
@@ -73,8 +80,11 @@ class FakeChatModel:
             yield word + " "
         self.chat_streams_finished += 1
 
-    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+    async def prefill(
+        self, messages: Sequence[ChatMessage], *, conversation: str | None = None
+    ) -> None:
         self.prefill_calls.append(list(messages))
+        self.conversations.append(conversation)
 
     async def complete_json(
         self,
@@ -84,8 +94,10 @@ class FakeChatModel:
         schema: dict[str, Any],
         max_tokens: int,
         temperature: float = 0.2,
+        conversation: str | None = None,
     ) -> Any:
         self.json_calls.append(list(messages))
+        self.conversations.append(conversation)
         self.json_schemas.append(schema)
         if self.json_replies:
             reply = self.json_replies.pop(0)

@@ -27,14 +27,19 @@ def _free_port() -> int:
 class EmbeddedLlamaServer:
     """Serves one GGUF model on a loopback port for as long as this object is running.
 
-    One slot (``n_parallel = 1``) keeps the whole context for one conversation's prefix, so
-    llama.cpp's prompt cache turns a follow-up turn's prefill into a few new tokens.
+    Each slot keeps one conversation's whole context, so llama.cpp's prompt cache turns a
+    follow-up turn's prefill into a few new tokens; the app pins each interview to a slot
+    (``llm.SlotPool``). ``context_tokens`` is per slot. A slot's memory is only touched as
+    its conversation grows.
     """
 
-    def __init__(self, model_path: Path, *, threads: int = 2, context_tokens: int = 8192) -> None:
+    def __init__(
+        self, model_path: Path, *, threads: int = 2, context_tokens: int = 8192, slots: int = 1
+    ) -> None:
         self.model_path = model_path
         self.threads = threads
         self.context_tokens = context_tokens
+        self.slots = slots
         self.port = 0
         self._server: Any = None
 
@@ -48,8 +53,8 @@ class EmbeddedLlamaServer:
 
         params = xllamacpp.CommonParams()
         params.model.path = str(self.model_path)
-        params.n_ctx = self.context_tokens
-        params.n_parallel = 1
+        params.n_ctx = self.context_tokens * self.slots
+        params.n_parallel = self.slots
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
         params.cache_prompt = True
@@ -91,7 +96,10 @@ async def start_embedded_llm(settings: Settings) -> EmbeddedLlamaServer:
         assemble, build, settings.models_dir, terminal_progress(f"Assembling {build.description}")
     )
     server = EmbeddedLlamaServer(
-        path, threads=settings.llm_threads, context_tokens=settings.llm_context_tokens
+        path,
+        threads=settings.llm_threads,
+        context_tokens=settings.llm_context_tokens,
+        slots=settings.llm_slots,
     )
     await server.start_async()
     return server

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
@@ -26,10 +27,18 @@ class ChatMessage:
 
 
 class ChatModel(Protocol):
-    """What the interview engine and feedback service need from a language model."""
+    """What the interview engine and feedback service need from a language model.
+
+    ``conversation`` names the interview a request belongs to (its public id): a server that
+    keeps one prompt cache per slot can keep each interview's cache warm (``SlotPool``)."""
 
     def stream_chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.7,
+        conversation: str | None = None,
     ) -> AsyncGenerator[str, None]:
         """Yield the reply's text as it is generated."""
         ...
@@ -42,11 +51,14 @@ class ChatModel(Protocol):
         schema: dict[str, Any],
         max_tokens: int,
         temperature: float = 0.2,
+        conversation: str | None = None,
     ) -> Any:
         """Return the reply parsed as JSON, asking the server to follow ``schema``."""
         ...
 
-    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+    async def prefill(
+        self, messages: Sequence[ChatMessage], *, conversation: str | None = None
+    ) -> None:
         """Let the server read ``messages`` into its prompt cache ahead of the real request.
 
         A hint: it may do nothing, and it never raises."""
@@ -62,6 +74,7 @@ async def json_object(
     max_tokens: int,
     attempts: int,
     context: str,
+    conversation: str | None = None,
 ) -> dict[str, Any] | None:
     """A JSON object from the model, asking again (up to ``attempts`` times) when its output is
     unusable; ``None`` if it never was. ``AIServiceError`` (unreachable) is not retried here:
@@ -69,7 +82,11 @@ async def json_object(
     for attempt in range(1, attempts + 1):
         try:
             raw = await llm.complete_json(
-                messages, schema_name=schema_name, schema=schema, max_tokens=max_tokens
+                messages,
+                schema_name=schema_name,
+                schema=schema,
+                max_tokens=max_tokens,
+                conversation=conversation,
             )
         except AIOutputError as err:
             logger.warning("%s: attempt %d unusable: %s", context, attempt, err.message)
@@ -78,6 +95,29 @@ async def json_object(
             return raw
         logger.warning("%s: attempt %d is not a JSON object", context, attempt)
     return None
+
+
+class SlotPool:
+    """Pins each conversation to one of the server's slots (llama.cpp's ``id_slot``), taking
+    the least recently used slot for a new one. llama.cpp keeps one prompt cache per slot and
+    does not keep a slot's prompt when another conversation takes it over (the CV and job
+    description are most of it), so without pinning two interviews re-read each other's whole
+    history on every turn."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._owners: OrderedDict[str, int] = OrderedDict()
+
+    def slot_for(self, conversation: str) -> int:
+        if conversation in self._owners:
+            self._owners.move_to_end(conversation)
+            return self._owners[conversation]
+        if len(self._owners) < self.slots:
+            slot = len(self._owners)
+        else:
+            _, slot = self._owners.popitem(last=False)
+        self._owners[conversation] = slot
+        return slot
 
 
 class OpenAIChatModel:
@@ -96,9 +136,13 @@ class OpenAIChatModel:
         timeout_s: float = 120.0,
         max_retries: int = 2,
         prefill: bool = False,
+        slots: int = 0,
     ) -> None:
+        """``slots``: the server's llama.cpp slots to pin conversations to (0: not llama.cpp,
+        or one slot; nothing extra is sent)."""
         self.model = model
         self.prefill_enabled = prefill
+        self._slots = SlotPool(slots) if slots > 1 else None
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -106,8 +150,18 @@ class OpenAIChatModel:
             max_retries=max_retries,
         )
 
+    def _extra(self, conversation: str | None) -> dict[str, Any] | None:
+        if self._slots is None or conversation is None:
+            return None
+        return {"id_slot": self._slots.slot_for(conversation)}
+
     async def stream_chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.7
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.7,
+        conversation: str | None = None,
     ) -> AsyncGenerator[str, None]:
         started = time.perf_counter()
         try:
@@ -118,6 +172,7 @@ class OpenAIChatModel:
                 temperature=temperature,
                 stream=True,
                 stream_options={"include_usage": True},
+                extra_body=self._extra(conversation),
             )
             async with stream:
                 async for chunk in stream:
@@ -141,6 +196,7 @@ class OpenAIChatModel:
         schema: dict[str, Any],
         max_tokens: int,
         temperature: float = 0.2,
+        conversation: str | None = None,
     ) -> Any:
         started = time.perf_counter()
         try:
@@ -153,6 +209,7 @@ class OpenAIChatModel:
                     "type": "json_schema",
                     "json_schema": {"name": schema_name, "strict": True, "schema": schema},
                 },
+                extra_body=self._extra(conversation),
             )
         except openai.OpenAIError as err:
             raise AIServiceError(f"The language model failed: {_describe(err)}") from err
@@ -165,7 +222,9 @@ class OpenAIChatModel:
         except json.JSONDecodeError as err:
             raise AIOutputError(f"The language model returned invalid JSON: {err}") from err
 
-    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+    async def prefill(
+        self, messages: Sequence[ChatMessage], *, conversation: str | None = None
+    ) -> None:
         """A one-token request: a server with a prompt cache (llama.cpp, vLLM) keeps the prompt.
 
         Off unless enabled: a hosted API bills the request and may not cache short prompts."""
@@ -174,7 +233,11 @@ class OpenAIChatModel:
         started = time.perf_counter()
         try:
             response = await self._client.with_options(max_retries=0).chat.completions.create(
-                model=self.model, messages=_wire(messages), max_tokens=1, temperature=0.0
+                model=self.model,
+                messages=_wire(messages),
+                max_tokens=1,
+                temperature=0.0,
+                extra_body=self._extra(conversation),
             )
         except openai.OpenAIError as err:
             logger.debug("prefill failed: %s", _describe(err))

@@ -451,6 +451,7 @@ class FeedbackService:
             schema=ADJUST_SCHEMA,
             max_tokens=ADJUST_MAX_TOKENS,
             attempts=MAX_ATTEMPTS,
+            conversation=session.public_id,
             context=f"session {session.public_id}: score adjustment",
         )
         return raw or {}

@@ -180,7 +180,7 @@ class InterviewEngine:
         prompt = interview_messages(session, history, end_now=end_now)
         max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
         plan = reply_plan(session, history, prompt, closing=closing)
-        model = self.llm.stream_chat(prompt, max_tokens=max_tokens)
+        model = self.llm.stream_chat(prompt, max_tokens=max_tokens, conversation=session.public_id)
         async with aclosing(model), aclosing(clean_stream(model)) as cleaned:
             async for delta in guard_reply(cleaned, plan, log_as=session.public_id):
                 yield delta
@@ -196,7 +196,7 @@ class InterviewEngine:
         if interview_state(session, history).awaiting != "answer" or not answer_so_far.strip():
             return
         prompt = interview_messages(session, history, pending_answer=answer_so_far.strip())
-        await self.llm.prefill(prompt)
+        await self.llm.prefill(prompt, conversation=session.public_id)
 
     async def save_reply(
         self,

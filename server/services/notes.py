@@ -167,6 +167,7 @@ class AnswerNotes:
                 schema=NOTE_SCHEMA,
                 max_tokens=NOTE_MAX_TOKENS,
                 attempts=MAX_ATTEMPTS,
+                conversation=session.public_id,
                 context=f"session {session.public_id}: note {number}",
             )
         if note is not None:

@@ -72,6 +72,7 @@ async def test_prompt_is_append_only(
     assert "Fernway Health" in system and "Parcelly" in system and "Question" not in system
     assert "Ask question 2 of 3" in calls[1][-1].content
     assert "Do not ask another question" in calls[3][-1].content
+    assert set(fake_llm.conversations) == {sid}  # every request names its interview
 
 
 async def test_an_interviewer_reply_out_of_role_is_never_stored(

@@ -94,7 +94,9 @@ def fast_llm() -> Iterator[EmbeddedLlamaServer]:
     from server.ai.model_files import BUILDS, assemble
 
     server = EmbeddedLlamaServer(
-        assemble(BUILDS["fast"], Settings.from_env().models_dir), threads=Settings().llm_threads
+        assemble(BUILDS["fast"], Settings.from_env().models_dir),
+        threads=Settings().llm_threads,
+        slots=2,
     )
     server.start()
     yield server
@@ -126,6 +128,35 @@ async def test_the_fast_model_holds_a_real_interview_in_role(
             words = answer.lower().split()
             copied = [" ".join(words[i : i + 6]) for i in range(len(words) - 5)]
             assert not any(run in reply.lower() for run in copied), (reply, answer)
+
+
+async def test_two_interviews_keep_their_own_prompt_cache(
+    fast_llm: EmbeddedLlamaServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Turns of two interviews alternate; each reads only its own new words, not the other's
+    history again (with one shared cache each turn re-read everything after the CV and JD)."""
+    model = OpenAIChatModel(
+        base_url=fast_llm.base_url, api_key="", model="local", prefill=True, slots=2
+    )
+    chats = {}
+    for name in ("a", "b"):
+        session, history = interview_records([f"Interview {name}. {ANSWERS[0]}", *ANSWERS[1:]])
+        chats[name] = interview_messages(session, history)
+    with caplog.at_level("INFO", logger="server.ai.llm"):
+        for name in ("a", "b"):
+            await model.prefill(chats[name][:-1], conversation=name)
+        for name in ("a", "b"):
+            await model.prefill(chats[name], conversation=name)
+    await model.aclose()
+    reads = [
+        int(m["prompt"]) - int(m["cached"])
+        for m in re.finditer(r"prompt=(?P<prompt>\d+) cached=(?P<cached>\d+)", caplog.text)
+    ]
+    print(f"\nprompt tokens read per request: {reads}")
+    assert len(reads) == 4
+    full, last = reads[:2], reads[2:]
+    assert min(full) > 400  # each interview read once in full
+    assert all(new < 0.35 * old for new, old in zip(last, full, strict=True))  # then its last turn
 
 
 async def _stored_interview(name: str) -> tuple[str, str, list[str]]:
