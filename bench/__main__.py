@@ -228,9 +228,12 @@ def run_profile(
                         timeout_s=args.conc_timeout,
                     )
                 )
-                lat = [t["voice_to_voice_ms"] for c in run["clients"] for t in c["turns"]]
+                turns = [t for c in run["clients"] for t in c["turns"]]
                 conc[str(level)] = {
-                    "voice_to_voice_ms": report.summarize(lat),
+                    "voice_to_voice_ms": report.summarize(t["voice_to_voice_ms"] for t in turns),
+                    "server_breakdown_p50_ms": report.median_by_key(
+                        [t["server_timings_ms"] for t in turns]
+                    ),
                     "opening_s": [c.get("opening_s") for c in run["clients"]],
                     "wall_s": run["wall_s"],
                     "errors": [e for c in run["clients"] for e in c["errors"]],

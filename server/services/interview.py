@@ -268,11 +268,12 @@ def reply_plan(
     closing: bool,
 ) -> ReplyPlan:
     """What the next interviewer message must be (``reply_guard``): a question on the
-    planned topic, or the closing line; and what it must not read out: the instructions and
-    documents of ``prompt`` (the answer itself is judged separately)."""
+    planned topic, or the closing line; and what it must not read out: the CV, the job
+    description and this turn's note in ``prompt`` (not the system prompt's role line, which
+    a good welcome repeats; the answer itself is judged separately)."""
     asked = interview_state(session, history).asked
     answer = history[-1].content if history and history[-1].role == "user" else None
-    instructions = (prompt[0].content, prompt[-1].content.split(ANSWER_LABEL, 1)[0])
+    note = prompt[-1].content.split(ANSWER_LABEL, 1)[0]
     greeting = (
         ACKNOWLEDGEMENT
         if answer is not None
@@ -281,7 +282,7 @@ def reply_plan(
     )
     return ReplyPlan(
         answer=answer,
-        documents=instructions,
+        documents=(session.cv_text, session.job_description_text, note),
         question=None if closing else plain_question(asked + 1, session.question_target),
         greeting=greeting,
     )

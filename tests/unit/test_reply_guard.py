@@ -8,13 +8,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from server.services.interview import reply_plan
 from server.services.prompts import (
     PLAIN_CLOSING_QUESTION,
     PLAIN_QUESTIONS,
     QUESTION_FOCUS,
+    interview_messages,
     plain_question,
 )
-from server.services.reply_guard import ACKNOWLEDGEMENT, FALLBACK_CLOSING, ReplyPlan, guard_reply
+from server.services.reply_guard import (
+    ACKNOWLEDGEMENT,
+    FALLBACK_CLOSING,
+    Guard,
+    ReplyPlan,
+    guard_reply,
+)
+from tests.helpers import interview_records
 
 ANSWER = (
     "At Parcelly I led the move of our order tracking service from a Django monolith to async "
@@ -145,3 +154,15 @@ def test_plain_questions_follow_the_topic_plan() -> None:
     assert plain_question(9, 10) == PLAIN_QUESTIONS[0]  # topics cycle
     assert plain_question(8, 8) == PLAIN_CLOSING_QUESTION  # the last one is the closing topic
     assert all(q.endswith("?") for q in PLAIN_QUESTIONS)
+
+
+def test_the_plan_keeps_the_note_and_documents_from_being_read_out_but_not_the_role() -> None:
+    session, history = interview_records(["I built the billing service."])
+    prompt = interview_messages(session, [])  # the opening turn
+    guard = Guard(reply_plan(session, [], prompt, closing=False))
+    role = f"for the role of {session.job_title} at {session.company_name}"
+    assert guard.slip(f"Welcome to your spoken mock interview {role}.") is None
+    assert guard.slip("The candidate has just joined, welcome them by role and company.")
+    assert guard.slip(f"{session.job_description_text}")
+    plan = reply_plan(session, history, interview_messages(session, history), closing=False)
+    assert plan.answer == "I built the billing service." and plan.question == plain_question(2, 3)
