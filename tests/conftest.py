@@ -8,13 +8,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 _TMP = Path(tempfile.mkdtemp(prefix="viva-tests-"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ["VIVA_DATA_DIR"] = str(_TMP)
 os.environ["VIVA_DATABASE_URL"] = os.environ.get("VIVA_TEST_DATABASE_URL") or (
     f"sqlite:///{_TMP / 'test.sqlite3'}"
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
     from server.ai.embedded import EmbeddedLlamaServer
 
 DATA = Path(__file__).parent / "data"
+# The embedded model files where `make setup` assembled them (var/models), not in the
+# per-run data dir: assembling 1.1 GB again for every run is slow and fills /tmp.
+MODELS_DIR = Settings().models_dir
 
 
 def pytest_report_header() -> str:
@@ -62,7 +68,7 @@ def embedded_llm() -> Iterator[EmbeddedLlamaServer]:
 
     settings = Settings.from_env()
     server = EmbeddedLlamaServer(
-        assemble(BUILDS["quality"], settings.models_dir), threads=settings.llm_threads
+        assemble(BUILDS["quality"], MODELS_DIR), threads=settings.llm_threads
     )
     server.start()
     yield server

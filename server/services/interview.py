@@ -283,7 +283,7 @@ def reply_plan(
     return ReplyPlan(
         answer=answer,
         documents=(session.cv_text, session.job_description_text, note),
-        question=None if closing else plain_question(asked + 1, session.question_target),
+        question=None if closing else plain_question(session, asked + 1),
         greeting=greeting,
     )
 

@@ -33,23 +33,25 @@ QUESTION_FOCUS = (
 )
 CLOSING_FOCUS = "why they want this role at this company, and what they would focus on first"
 # The same topics as plain questions: what is asked when the model's own question cannot be
-# used (``reply_guard``).
+# used (``reply_guard``). ``{role}`` and ``{company}`` come from the session.
 PLAIN_QUESTIONS = (
     "Which part of your experience is most relevant to this role, and what did you do there?",
-    "Which skill from the job description have you used the most, and how did you use it?",
-    "Tell me about a project from your CV you are proud of: what did you do, and what was "
-    "the result?",
-    "Tell me about a disagreement with a colleague: what was the situation, what did you do, "
-    "and how did it end?",
-    "Pick a tool or technology you mentioned earlier: how exactly did you use it, and what "
-    "would you do differently now?",
-    "Imagine an important service in this role gets slow under load. How would you find the "
+    "Which skill from the {role} job description have you used the most, and how did you use it?",
+    "Tell me about a project from your CV you are proud of: what did you do, and what was the "
+    "result?",
+    "Tell me about a disagreement with a colleague on your team: what was the situation, what "
+    "did you do, and how did it end?",
+    "Pick a tool or technology you mentioned earlier: how exactly did you use it in your "
+    "project, and what would you do differently now?",
+    "Imagine an important service at {company} gets slow under load. How would you find the "
     "cause and fix it?",
-    "Tell me about a time something went wrong or you got critical feedback. What did you learn?",
-    "Which requirement in the job description have we not talked about yet, and how do you "
-    "meet it?",
+    "Tell me about a time something went wrong in a project or you got critical feedback. What "
+    "did you learn?",
+    "Which requirement of the {role} role have we not talked about yet, and how do you meet it?",
 )
-PLAIN_CLOSING_QUESTION = "Why do you want this role, and what would you focus on first?"
+PLAIN_CLOSING_QUESTION = (
+    "Why do you want to join {company} as {role}, and what would you focus on first?"
+)
 
 NOTE_PREFIX = "[Interviewer notes, not part of the conversation]"
 
@@ -94,11 +96,15 @@ def question_focus(number: int, total: int) -> str:
     return QUESTION_FOCUS[(number - 1) % len(QUESTION_FOCUS)]
 
 
-def plain_question(number: int, total: int) -> str:
-    """Question ``number`` of ``total`` as a plain question on the same topic."""
-    if _is_last(number, total):
-        return PLAIN_CLOSING_QUESTION
-    return PLAIN_QUESTIONS[(number - 1) % len(PLAIN_QUESTIONS)]
+def plain_question(session: SessionRecord, number: int) -> str:
+    """Question ``number`` as a plain question on its planned topic."""
+    total = session.question_target
+    template = (
+        PLAIN_CLOSING_QUESTION
+        if _is_last(number, total)
+        else PLAIN_QUESTIONS[(number - 1) % len(PLAIN_QUESTIONS)]
+    )
+    return template.format(role=session.job_title, company=session.company_name)
 
 
 def _note_for_question(number: int, total: int) -> str:

@@ -22,7 +22,7 @@ from server.ai.llm import ChatMessage, OpenAIChatModel
 from server.services.prompts import interview_messages
 from server.services.writeup import find_quote
 from server.settings import Settings
-from tests.conftest import DATA
+from tests.conftest import DATA, MODELS_DIR
 from tests.helpers import create_session, interview_records
 
 LABELLED = DATA / "labelled"
@@ -94,7 +94,7 @@ def fast_llm() -> Iterator[EmbeddedLlamaServer]:
     from server.ai.model_files import BUILDS, assemble
 
     server = EmbeddedLlamaServer(
-        assemble(BUILDS["fast"], Settings.from_env().models_dir),
+        assemble(BUILDS["fast"], MODELS_DIR),
         threads=Settings().llm_threads,
         slots=2,
     )

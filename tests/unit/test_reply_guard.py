@@ -149,10 +149,14 @@ async def test_short_first_clauses_and_apologies_are_held_until_judged() -> None
 
 
 def test_plain_questions_follow_the_topic_plan() -> None:
+    session, _ = interview_records(["x"] * 8)
     assert len(PLAIN_QUESTIONS) == len(QUESTION_FOCUS)
-    assert plain_question(1, 8) == PLAIN_QUESTIONS[0]
-    assert plain_question(9, 10) == PLAIN_QUESTIONS[0]  # topics cycle
-    assert plain_question(8, 8) == PLAIN_CLOSING_QUESTION  # the last one is the closing topic
+    assert plain_question(session, 1) == PLAIN_QUESTIONS[0].format(role=session.job_title)
+    assert plain_question(session, 9) == plain_question(session, 1)  # topics cycle
+    assert plain_question(session, 8) == PLAIN_CLOSING_QUESTION.format(
+        role=session.job_title, company=session.company_name
+    )  # the last one is the closing topic
+    assert session.company_name in plain_question(session, 6)
     assert all(q.endswith("?") for q in PLAIN_QUESTIONS)
 
 
@@ -165,4 +169,6 @@ def test_the_plan_keeps_the_note_and_documents_from_being_read_out_but_not_the_r
     assert guard.slip("The candidate has just joined, welcome them by role and company.")
     assert guard.slip(f"{session.job_description_text}")
     plan = reply_plan(session, history, interview_messages(session, history), closing=False)
-    assert plan.answer == "I built the billing service." and plan.question == plain_question(2, 3)
+    assert plan.answer == "I built the billing service." and plan.question == plain_question(
+        session, 2
+    )
