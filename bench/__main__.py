@@ -27,7 +27,7 @@ from bench.server_proc import ROOT, ServerProcess
 from bench.voice import concurrent, interview
 from server.voice.protocol import SILENCE_MS_DEFAULT
 
-FIRST_CLAUSE_TOKENS = 8  # a short first sentence: "Thanks, that is a good example."
+FIRST_CLAUSE_TOKENS = 8  # when no reply was heard: "Thanks, that is a good example."
 # 1, 2 and 4 interviews at once for the default (quality) profile only, so that both profiles
 # fit well inside `make bench`'s 15 minutes; `--concurrency 1,2,4` runs them for every profile.
 DEFAULT_CONCURRENCY = {"quality": [1, 2, 4], "fast": [1]}
@@ -112,6 +112,10 @@ def analyse(
             "guard_reasons": guarded,
             "spoken_replies_stopped": len(turn_rows) - len(spoken),
             "gen_tps_p50": gen_tps,
+            "first_unit_tokens_p50": report.percentile(
+                [report.first_unit_tokens(t["reply"]) for t in single["turns"] if t.get("reply")],
+                50,
+            ),
             "cache_hit_per_turn": hits,
             "cache_hit_p50": report.percentile(hits, 50),
             "cache_hit_min": min(hits) if hits else None,
@@ -122,7 +126,7 @@ def analyse(
         stt_tail_ms=breakdown.get("final_transcript_after_end_of_turn_ms") or 0.0,
         new_prompt_tokens=components["llm"]["read_at_reply_tokens_p50"] or 0.0,
         prompt_tps=prompt_tps_turn or 0.0,
-        first_clause_tokens=FIRST_CLAUSE_TOKENS,
+        first_clause_tokens=components["llm"]["first_unit_tokens_p50"] or FIRST_CLAUSE_TOKENS,
         gen_tps=gen_tps or 0.0,
         tts_first_chunk_ms=naive_run["tts_first_clause_ms"],
     )

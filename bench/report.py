@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from server.voice.sentences import SentenceSplitter
+
 SCHEMA_VERSION = 1
 
 TARGETS: dict[str, dict[str, float]] = {
@@ -94,6 +96,17 @@ def parse_guard_log(text: str) -> list[str]:
     return [m["reason"] for m in _GUARD_LINE.finditer(text)]
 
 
+def first_unit_tokens(reply: str) -> float:
+    """About how many tokens the model generates before the first speakable unit of ``reply``
+    is complete (the unit the speech stage synthesizes first; ~4 characters per token)."""
+    splitter = SentenceSplitter()
+    for word in re.findall(r"\S+\s*", reply):  # as the model streams it
+        if units := splitter.push(word):
+            return max(1.0, round(len(units[0]) / 4))
+    units = splitter.flush()
+    return max(1.0, round(len(units[0]) / 4)) if units else 1.0
+
+
 def critical_path_floor(
     *,
     silence_ms: float,
@@ -107,7 +120,8 @@ def critical_path_floor(
     """The unavoidable compute after the last voiced frame, done one after the other.
 
     Wait out the silence timeout, transcribe what was not transcribed yet, prefill the new
-    turn's tokens (the rest is in the KV cache), generate the first clause, synthesize it.
+    turn's tokens (the rest is in the KV cache), generate the first clause (as long as the
+    replies' first units were), synthesize it.
     """
     parts = {
         "silence_timeout_ms": silence_ms,
@@ -178,6 +192,8 @@ def table_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         floor = r.get("floor", {})
         add("critical-path floor", floor.get("total_ms"), "", " ms")
         add("  p50 / floor", ratio(v2v.get("p50"), floor.get("total_ms")), "", "×")
+        first = (r.get("components") or {}).get("llm", {}).get("first_unit_tokens_p50")
+        add("  first spoken unit (p50, ~tokens)", first)
         single = v2v.get("p50")
         for level, c in sorted((r.get("concurrency") or {}).items(), key=lambda kv: int(kv[0])):
             lat = c.get("voice_to_voice_ms", {})

@@ -156,3 +156,11 @@ def test_json_shape_check() -> None:
     del results["profiles"]["quality"]["floor"]
     del results["machine"]
     assert report.check_shape(results) == ["missing machine", "quality: missing floor"]
+
+
+def test_first_unit_tokens_estimates_the_first_spoken_unit() -> None:
+    assert report.first_unit_tokens("Thank you. Which skill have you used the most?") == 2
+    # A long first sentence is spoken from its first clause (five words or more).
+    long = "That is a really solid example, and I would like to hear more. Why?"
+    assert report.first_unit_tokens(long) == round(len("That is a really solid example,") / 4)
+    assert report.first_unit_tokens("") == 1
