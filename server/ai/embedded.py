@@ -24,6 +24,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+HOST_PROMPT_CACHE_MIB = 512
+
+
 class EmbeddedLlamaServer:
     """Serves one GGUF model on a loopback port for as long as this object is running.
 
@@ -58,6 +61,13 @@ class EmbeddedLlamaServer:
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
         params.cache_prompt = True
+        # 8-bit KV cache: two slots in the memory of one f16 slot (-210 MB RSS for the 1.5B
+        # model), at the same prompt and generation speed on this CPU (needs flash attention,
+        # which llama.cpp turns on for the CPU by default).
+        params.cache_type_k = params.cache_type_v = xllamacpp.ggml_type.GGML_TYPE_Q8_0
+        # Slots' prompts saved to RAM when another interview takes the slot over: bounded, so a
+        # long-running server stays inside its memory budget (llama.cpp's default is 8 GiB).
+        params.cache_ram_mib = HOST_PROMPT_CACHE_MIB
         self.port = _free_port()
         params.port = self.port
         params.hostnames = ["127.0.0.1"]

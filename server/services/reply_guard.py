@@ -1,10 +1,11 @@
 """Keep the interviewer in its role, while its reply streams.
 
-Small models slip out of role: the 0.5B "fast" model repeats the candidate's answer back in
-the first person, reads the job description out, or introduces itself as the candidate
-("I'm Alex Morgan, a Senior Backend Engineer…"). Nothing of that may be spoken. The guard
-releases the reply clause by clause (the points where speech synthesis starts anyway, so it
-costs no latency), checks each sentence so far, and at the first slip stops the model and
+Small models slip out of role: the 0.5B "fast" model repeats the candidate's answer back,
+reads the job description out, or introduces itself as the candidate ("I'm Alex Morgan, a
+Senior Backend Engineer…"). Nothing of that may be spoken. The guard releases the reply
+where speech synthesis would start anyway, so it costs no latency: the first sentence clause
+by clause (the speech stage voices a first clause of five words or more early), later
+sentences whole. It checks each sentence so far, and at the first slip stops the model and
 finishes the turn with a plain question on the planned topic. A question turn that ends
 without a question gets that question too.
 """
@@ -22,9 +23,8 @@ FALLBACK_CLOSING = "Thank you, that was the last question. Your feedback report 
 ACKNOWLEDGEMENT = "Thank you."
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_FIRST_PERSON = frozenset(
-    {"i", "i'm", "i've", "i'd", "i'll", "me", "my", "we", "we're", "our", "us"}
-)
+# Quoting the candidate back is fine when it is addressed to them ("You said you cut…").
+_SECOND_PERSON = frozenset({"you", "your", "you're", "you've", "you'd", "you'll", "yours"})
 # "I'm Alex Morgan", "I am a Senior Backend Engineer", "My name is …": the candidate's voice.
 _SELF_INTRO = re.compile(
     r"^\W*(?:(?i:hi|hello)\W*)?(?i:i'm|i’m|i am|my name is)\s+(?!Viva\b)(?:(?i:a|an|the)\s+)?[A-Z]"
@@ -98,7 +98,7 @@ class Guard:
         if _REFUSAL.search(sentence):
             return "refuses"
         words = _words(sentence)
-        if len(words) >= ECHO_RUN and _FIRST_PERSON.intersection(words):
+        if len(words) >= ECHO_RUN and not _SECOND_PERSON.intersection(words):
             copied = _copied(words, self._answer, ECHO_RUN)
             if sum(copied) >= COPIED_SHARE * len(words):
                 return "repeats the candidate's answer"
@@ -119,22 +119,27 @@ async def guard_reply(
     spoken = ""  # released so far
     sentence = ""  # the released part of the current sentence
     pending = ""  # received, not yet released
+    finished = 0  # sentences released whole
     slip: str | None = None
 
     def check(piece: str, *, last: bool) -> str | None:
         """None: release ``piece``; HOLD: wait for more; otherwise why it is a slip."""
         so_far = sentence + piece
-        reason = guard.slip(so_far)
+        # The clause on its own too: an echo after a good opening clause is still an echo.
+        reason = guard.slip(so_far) or (guard.slip(piece) if sentence else None)
         if reason is not None or last or _SENTENCE_END.search(piece.rstrip()):
             return reason
-        if _APOLOGY_START.match(so_far) or len(_words(so_far)) < RELEASE_WORDS:
-            return HOLD
+        if finished or _APOLOGY_START.match(so_far) or len(_words(so_far)) < RELEASE_WORDS:
+            return HOLD  # a later sentence, an apology, or a clause too short to judge
         return None
 
     def released(piece: str) -> str:
-        nonlocal spoken, sentence
+        nonlocal spoken, sentence, finished
         spoken += piece
-        sentence = "" if _SENTENCE_END.search(piece.rstrip()) else sentence + piece
+        if _SENTENCE_END.search(piece.rstrip()):
+            sentence, finished = "", finished + 1
+        else:
+            sentence += piece
         return piece
 
     async for delta in deltas:
@@ -166,4 +171,6 @@ async def guard_reply(
             "finished with the planned question" if extra else "cut short",
         )
     if extra:
-        yield (" " if spoken and not spoken.endswith(" ") else "") + extra
+        # Cut off mid-sentence (only the first sentence is released in clauses): mark the break.
+        space = " " if spoken and not spoken.endswith(" ") else ""
+        yield space + ("… " if sentence.strip() else "") + extra

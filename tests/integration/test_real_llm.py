@@ -42,7 +42,8 @@ ANSWERS = [
 ]
 TOPIC_WORDS = re.compile(
     r"python|postgres|backend|fernway|parcelly|paybright|fastapi|django|redis|api|service|"
-    r"database|queries|latency|engineer|experience|project|team|clinic|booking|health|role",
+    r"database|queries|latency|engineer|experience|project|team|clinic|booking|health|role|"
+    r"company",
     re.IGNORECASE,
 )
 

@@ -140,6 +140,22 @@ async def test_clauses_are_released_while_the_model_is_still_writing() -> None:
     await stream.aclose()
 
 
+async def test_later_sentences_are_released_whole() -> None:
+    """Only the first sentence is voiced in clauses, so a slip later never leaves half a
+    sentence behind; one in the first sentence is marked as a break."""
+    model = Model("Great. I designed the Postgres schema, and with Redis caching we cut it.", 2)
+    pieces = [d async for d in guard_reply(model.stream(), PLAN)]
+    assert pieces == ["Great.", f" {QUESTION}"]
+    said, _ = await run("That sounds like a big migration, I designed the Postgres schema.")
+    assert said == f"That sounds like a big migration, … {QUESTION}"
+
+
+async def test_an_echo_without_a_person_is_still_an_echo() -> None:
+    """What the fast model says after Whisper's transcript: fragments of the answer."""
+    said, _ = await run("Move of our order tracking service from a Django monolith. Why?")
+    assert said == f"{ACKNOWLEDGEMENT} {QUESTION}"
+
+
 async def test_short_first_clauses_and_apologies_are_held_until_judged() -> None:
     model = Model("At Parcelly, I led the move of our order tracking service.", 2)
     said = "".join([d async for d in guard_reply(model.stream(), PLAN)])
