@@ -37,6 +37,10 @@ def cited_note(messages: Sequence[ChatMessage]) -> dict[str, Any]:
     }
 
 
+# How the interviewer's first message begins: fixed text (``prompts.opening_message``).
+OPENING = "Welcome to your practice interview"
+
+
 class FakeChatModel:
     """Answers like an interviewer, deterministically; can be told to fail or return junk."""
 

@@ -6,6 +6,7 @@ loses an answer; the next interviewer message can simply be requested again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
@@ -17,7 +18,14 @@ from server.ai.llm import ChatMessage, ChatModel
 from server.errors import AIServiceError, Conflict, ValidationError
 from server.repositories.records import MessageRecord, SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
-from server.services.prompts import ANSWER_LABEL, NOTE_PREFIX, interview_messages, plain_question
+from server.services.prompts import (
+    ANSWER_LABEL,
+    NOTE_PREFIX,
+    interview_messages,
+    opening_message,
+    plain_question,
+    welcome,
+)
 from server.services.reply_guard import ACKNOWLEDGEMENT, ReplyPlan, guard_reply
 
 logger = logging.getLogger(__name__)
@@ -126,6 +134,7 @@ class InterviewEngine:
         self.sessions = sessions
         self.messages = messages
         self.after_reply = after_reply
+        self._background: set[asyncio.Task[None]] = set()
 
     async def state(self, session: SessionRecord) -> InterviewState:
         return interview_state(session, await self.messages.list_for_session(session.id))
@@ -176,6 +185,9 @@ class InterviewEngine:
         state = interview_state(session, history)
         if state.awaiting != "question":
             raise Conflict(_not_now("a new interviewer message", state))
+        if not history:
+            yield opening_message(session)
+            return
         closing = end_now or state.next_is_closing
         prompt = interview_messages(session, history, end_now=end_now)
         max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
@@ -188,6 +200,20 @@ class InterviewEngine:
         # reply is read or spoken, so background work on the answer may start now.
         if self.after_reply is not None and history and history[-1].role == "user":
             self.after_reply(session, history)
+
+    def _read_ahead(self, session: SessionRecord) -> None:
+        """The opening is fixed text, so the model has not read this interview yet: let it
+        read the system prompt and the opening now, while the candidate listens and thinks,
+        in the background (a hint: ``prefill`` never raises)."""
+
+        async def read() -> None:
+            history = await self.messages.list_for_session(session.id)
+            prompt = interview_messages(session, history, pending_answer="")
+            await self.llm.prefill(prompt, conversation=session.public_id)
+
+        task = asyncio.create_task(read(), name=f"read-ahead-{session.public_id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def prefill(self, session: SessionRecord, answer_so_far: str) -> None:
         """Warm the model's prompt cache with the answer being spoken (a hint; never raises
@@ -221,6 +247,8 @@ class InterviewEngine:
         )
         if closing:
             await self.sessions.set_status(session.id, "completed")
+        elif state.asked == 0:
+            self._read_ahead(session)
         logger.info(
             "session %s: stored %s",
             session.public_id,
@@ -274,12 +302,7 @@ def reply_plan(
     asked = interview_state(session, history).asked
     answer = history[-1].content if history and history[-1].role == "user" else None
     note = prompt[-1].content.split(ANSWER_LABEL, 1)[0]
-    greeting = (
-        ACKNOWLEDGEMENT
-        if answer is not None
-        else f"Welcome to your practice interview for the {session.job_title} role at "
-        f"{session.company_name}."
-    )
+    greeting = ACKNOWLEDGEMENT if answer is not None else welcome(session)
     return ReplyPlan(
         answer=answer,
         documents=(session.cv_text, session.job_description_text, note),

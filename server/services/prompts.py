@@ -96,6 +96,21 @@ def question_focus(number: int, total: int) -> str:
     return QUESTION_FOCUS[(number - 1) % len(QUESTION_FOCUS)]
 
 
+def welcome(session: SessionRecord) -> str:
+    return (
+        f"Welcome to your practice interview for the {session.job_title} role at "
+        f"{session.company_name}."
+    )
+
+
+def opening_message(session: SessionRecord) -> str:
+    """The interviewer's first message: fixed text, so it is spoken at once. The small local
+    models' own openings were mostly unusable (the CV read out, the candidate described in
+    the third person; the reply guard replaced most of them), and generating one meant
+    reading the whole system prompt first: 13-17 s of silence on two cores."""
+    return f"{welcome(session)} {plain_question(session, 1)}"
+
+
 def plain_question(session: SessionRecord, number: int) -> str:
     """Question ``number`` as a plain question on its planned topic."""
     total = session.question_target

@@ -26,7 +26,7 @@ import pytest
 from server.settings import Settings
 from server.voice.engines import SpeechEngines, load_speech_engines
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _axe
-from tests.fakes import FakeChatModel
+from tests.fakes import OPENING, FakeChatModel
 from tests.live import serve
 
 pytestmark = pytest.mark.e2e
@@ -186,7 +186,7 @@ def test_spoken_interview_with_real_speech_engines(
 
         # The first question is spoken: audio scheduled, caption in the log, then listening.
         page.locator("#voice-panel").wait_for(state="visible")
-        page.locator("#transcript .msg-assistant", has_text="Question 1").wait_for()
+        page.locator("#transcript .msg-assistant", has_text=OPENING).wait_for()
         _wait_state(page, "listening")
         page.locator("#progress-label", has_text="Question 1 of 4").wait_for()
         stats = _stats(page)
@@ -304,7 +304,7 @@ def test_microphone_denied_falls_back_to_typing(voice_server: str) -> None:
         assert "microphone" in notice.inner_text() and "Type your answers" in notice.inner_text()
         assert page.locator("#mic-level").is_hidden()
         # The question is still spoken and captioned; the typed box has focus.
-        page.locator("#transcript .msg-assistant", has_text="Question 1").wait_for()
+        page.locator("#transcript .msg-assistant", has_text=OPENING).wait_for()
         page.wait_for_function("window.__vivaVoiceStats.chunksScheduled > 0")
         _wait_state(page, "listening")
         assert "type your answer" in page.locator("#room-status").inner_text()
