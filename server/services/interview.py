@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from server.ai.llm import ChatMessage, ChatModel
@@ -186,7 +187,9 @@ class InterviewEngine:
         if state.awaiting != "question":
             raise Conflict(_not_now("a new interviewer message", state))
         if not history:
-            yield opening_message(session)
+            opening = opening_message(session)
+            self._read_ahead(session, opening)
+            yield opening
             return
         closing = end_now or state.next_is_closing
         prompt = interview_messages(session, history, end_now=end_now)
@@ -201,17 +204,26 @@ class InterviewEngine:
         if self.after_reply is not None and history and history[-1].role == "user":
             self.after_reply(session, history)
 
-    def _read_ahead(self, session: SessionRecord) -> None:
+    def _read_ahead(self, session: SessionRecord, opening: str) -> None:
         """The opening is fixed text, so the model has not read this interview yet: let it
-        read the system prompt and the opening now, while the candidate listens and thinks,
-        in the background (a hint: ``prefill`` never raises)."""
-
-        async def read() -> None:
-            history = await self.messages.list_for_session(session.id)
-            prompt = interview_messages(session, history, pending_answer="")
-            await self.llm.prefill(prompt, conversation=session.public_id)
-
-        task = asyncio.create_task(read(), name=f"read-ahead-{session.public_id}")
+        read the system prompt and the opening now, in the background, while the opening is
+        spoken and answered (a hint: ``prefill`` never raises)."""
+        spoken = MessageRecord(
+            id=0,
+            role="assistant",
+            content=opening,
+            question_number=1,
+            is_closing=False,
+            audio_duration_ms=None,
+            timings=None,
+            interrupted=False,
+            created_at=datetime.now(UTC),
+        )
+        prompt = interview_messages(session, [spoken], pending_answer="")
+        task = asyncio.create_task(
+            self.llm.prefill(prompt, conversation=session.public_id),
+            name=f"read-ahead-{session.public_id}",
+        )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -247,8 +259,6 @@ class InterviewEngine:
         )
         if closing:
             await self.sessions.set_status(session.id, "completed")
-        elif state.asked == 0:
-            self._read_ahead(session)
         logger.info(
             "session %s: stored %s",
             session.public_id,
