@@ -33,7 +33,7 @@ from server.services.prompts import NOTE_PREFIX, interview_messages
 logger = logging.getLogger(__name__)
 
 NOTE_MAX_TOKENS = 150
-"""A bound, not a target: the schema's length caps keep a note near 60 tokens."""
+"""A bound, not a target: the schema's length caps keep a note near 70-80 tokens."""
 MAX_ATTEMPTS = 2
 MAX_SESSIONS = 256
 """Sessions whose notes are kept (oldest dropped first); a dropped one is rewritten if needed."""

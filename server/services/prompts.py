@@ -86,14 +86,17 @@ The candidate's CV:
 >>>"""
 
 
-def _is_last(number: int, total: int) -> bool:
-    return number == total and total >= 3
+def _topic(number: int, total: int) -> int | None:
+    """Index of question ``number``'s topic in ``QUESTION_FOCUS`` / ``PLAIN_QUESTIONS``; None
+    for the closing topic."""
+    if number == total and total >= 3:
+        return None
+    return (number - 1) % len(QUESTION_FOCUS)
 
 
 def question_focus(number: int, total: int) -> str:
-    if _is_last(number, total):
-        return CLOSING_FOCUS
-    return QUESTION_FOCUS[(number - 1) % len(QUESTION_FOCUS)]
+    topic = _topic(number, total)
+    return CLOSING_FOCUS if topic is None else QUESTION_FOCUS[topic]
 
 
 def welcome(session: SessionRecord) -> str:
@@ -113,12 +116,8 @@ def opening_message(session: SessionRecord) -> str:
 
 def plain_question(session: SessionRecord, number: int) -> str:
     """Question ``number`` as a plain question on its planned topic."""
-    total = session.question_target
-    template = (
-        PLAIN_CLOSING_QUESTION
-        if _is_last(number, total)
-        else PLAIN_QUESTIONS[(number - 1) % len(PLAIN_QUESTIONS)]
-    )
+    topic = _topic(number, session.question_target)
+    template = PLAIN_CLOSING_QUESTION if topic is None else PLAIN_QUESTIONS[topic]
     return template.format(role=session.job_title, company=session.company_name)
 
 

@@ -87,7 +87,6 @@ class ReplyPlan:
 
 class Guard:
     def __init__(self, plan: ReplyPlan) -> None:
-        self.plan = plan
         self._answer = _ngrams(_words(plan.answer or ""), ECHO_RUN)
         self._documents = set().union(*(_ngrams(_words(d), DOCUMENT_RUN) for d in plan.documents))
 
@@ -119,7 +118,7 @@ async def guard_reply(
     spoken = ""  # released so far
     sentence = ""  # the released part of the current sentence
     pending = ""  # received, not yet released
-    finished = 0  # sentences released whole
+    past_first = False  # the first sentence is out: later ones are released whole
     slip: str | None = None
 
     def check(piece: str, *, last: bool) -> str | None:
@@ -129,15 +128,15 @@ async def guard_reply(
         reason = guard.slip(so_far) or (guard.slip(piece) if sentence else None)
         if reason is not None or last or _SENTENCE_END.search(piece.rstrip()):
             return reason
-        if finished or _APOLOGY_START.match(so_far) or len(_words(so_far)) < RELEASE_WORDS:
+        if past_first or _APOLOGY_START.match(so_far) or len(_words(so_far)) < RELEASE_WORDS:
             return HOLD  # a later sentence, an apology, or a clause too short to judge
         return None
 
     def released(piece: str) -> str:
-        nonlocal spoken, sentence, finished
+        nonlocal spoken, sentence, past_first
         spoken += piece
         if _SENTENCE_END.search(piece.rstrip()):
-            sentence, finished = "", finished + 1
+            sentence, past_first = "", True
         else:
             sentence += piece
         return piece
