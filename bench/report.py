@@ -206,6 +206,14 @@ def table_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{_fmt(lat.get('p50'))} / {_fmt(lat.get('p95'))} ms (n={lat.get('n')})",
                 target,
             )
+            later = c.get("later_turns_ms") or {}
+            if later.get("n"):
+                first_turns = c.get("first_turns_ms") or {}
+                add(
+                    "  first answers p50 / later turns p50",
+                    f"{_fmt(first_turns.get('p50'))} / {_fmt(later.get('p50'))} ms "
+                    f"(n={first_turns.get('n')} / {later.get('n')})",
+                )
         fb = r.get("feedback", {})
         add(
             f"feedback ({fb.get('questions')} questions)",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from server.ai.llm import ChatModel
 from server.repositories.feedback import FeedbackRepository
 from server.repositories.sessions import MessageRepository, SessionRepository
+from server.services.activity import InterviewActivity
 from server.services.feedback import FeedbackService
 from server.services.interview import InterviewEngine
 from server.services.notes import AnswerNotes
@@ -27,7 +28,8 @@ class Services:
 def build_services(settings: Settings, llm: ChatModel) -> Services:
     session_repo = SessionRepository()
     message_repo = MessageRepository()
-    notes = AnswerNotes(llm)
+    activity = InterviewActivity()
+    notes = AnswerNotes(llm, activity)
     sessions = SessionService(settings, session_repo, message_repo, on_delete=notes.forget)
     return Services(
         settings=settings,
@@ -38,6 +40,7 @@ def build_services(settings: Settings, llm: ChatModel) -> Services:
             session_repo,
             message_repo,
             after_reply=notes.schedule if settings.notes_during_interview else None,
+            activity=activity,
         ),
         feedback=FeedbackService(
             llm,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
@@ -51,6 +52,9 @@ class FakeChatModel:
         self.json_replies: list[Any] = []  # consumed one per call; exceptions are raised
         self.adjustment: dict[str, Any] = {"score_adjustment": 0, "adjustment_reason": ""}
         self.prefill_calls: list[list[ChatMessage]] = []
+        self.prefill_for: list[str | None] = []  # the interview of each prefill
+        self.prefill_hold = False  # prefills wait while set (a flag: the app may run its
+        # requests on another event loop than the test's)
         self.fail_next_chat: AIServiceError | None = None
         self.chat_replies: list[str] = []  # scripted interviewer replies, one per call
         self.chat_streams_finished = 0  # streams read to their end (not closed early)
@@ -88,7 +92,10 @@ class FakeChatModel:
         self, messages: Sequence[ChatMessage], *, conversation: str | None = None
     ) -> None:
         self.prefill_calls.append(list(messages))
+        self.prefill_for.append(conversation)
         self.conversations.append(conversation)
+        while self.prefill_hold:  # noqa: ASYNC110 (an Event is bound to one event loop)
+            await asyncio.sleep(0.005)
 
     async def complete_json(
         self,

@@ -19,6 +19,7 @@ from server.ai.llm import ChatMessage, ChatModel
 from server.errors import AIServiceError, Conflict, ValidationError
 from server.repositories.records import MessageRecord, SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
+from server.services.activity import InterviewActivity
 from server.services.prompts import (
     ANSWER_LABEL,
     NOTE_PREFIX,
@@ -130,12 +131,18 @@ class InterviewEngine:
         messages: MessageRepository,
         *,
         after_reply: AfterReply | None = None,
+        activity: InterviewActivity | None = None,
     ) -> None:
         self.llm = llm
         self.sessions = sessions
         self.messages = messages
         self.after_reply = after_reply
+        self.activity = activity or InterviewActivity()
         self._background: set[asyncio.Task[None]] = set()
+        # First reads (``_read_ahead``), one interview at a time, and the one each interview
+        # is waiting for.
+        self._first_reads = asyncio.Lock()
+        self._reading: dict[str, asyncio.Task[None]] = {}
 
     async def state(self, session: SessionRecord) -> InterviewState:
         return interview_state(session, await self.messages.list_for_session(session.id))
@@ -191,14 +198,18 @@ class InterviewEngine:
             self._read_ahead(session, opening)
             yield opening
             return
+        # The reply reads whatever its first read has not: a first read not yet begun would
+        # now only cut the slot's cache back to the opening.
+        self._reading.pop(session.public_id, None)
         closing = end_now or state.next_is_closing
         prompt = interview_messages(session, history, end_now=end_now)
         max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
         plan = reply_plan(session, history, prompt, closing=closing)
         model = self.llm.stream_chat(prompt, max_tokens=max_tokens, conversation=session.public_id)
-        async with aclosing(model), aclosing(clean_stream(model)) as cleaned:
-            async for delta in guard_reply(cleaned, plan, log_as=session.public_id):
-                yield delta
+        with self.activity.using(session.public_id):
+            async with aclosing(model), aclosing(clean_stream(model)) as cleaned:
+                async for delta in guard_reply(cleaned, plan, log_as=session.public_id):
+                    yield delta
         # Generated (not cut short by the candidate going on): the model is free while the
         # reply is read or spoken, so background work on the answer may start now.
         if self.after_reply is not None and history and history[-1].role == "user":
@@ -207,7 +218,13 @@ class InterviewEngine:
     def _read_ahead(self, session: SessionRecord, opening: str) -> None:
         """The opening is fixed text, so the model has not read this interview yet: let it
         read the system prompt and the opening now, in the background, while the opening is
-        spoken and answered (a hint: ``prefill`` never raises)."""
+        spoken and answered (a hint: ``prefill`` never raises).
+
+        First reads (~800 tokens) run one at a time. Two side by side on two cores, with the
+        speech of both candidates being transcribed, each took 35-60 s: neither was done when
+        its first answer ended. One at a time, the first is done in time and the second
+        starts sooner. Until its first read is done, an interview sends no prefills of the
+        answer being spoken (they would read the whole prompt alongside the other's)."""
         spoken = MessageRecord(
             id=0,
             role="assistant",
@@ -220,12 +237,23 @@ class InterviewEngine:
             created_at=datetime.now(UTC),
         )
         prompt = interview_messages(session, [spoken], pending_answer="")
-        task = asyncio.create_task(
-            self.llm.prefill(prompt, conversation=session.public_id),
-            name=f"read-ahead-{session.public_id}",
-        )
+        interview = session.public_id
+
+        async def first_read() -> None:
+            async with self._first_reads:
+                if self._reading.get(interview) is task:  # else the reply came first
+                    await self._prefill(session, prompt)
+
+        task = asyncio.create_task(first_read(), name=f"read-ahead-{interview}")
+        self._reading[interview] = task
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._background.discard(finished)
+            if self._reading.get(interview) is finished:
+                del self._reading[interview]
+
+        task.add_done_callback(done)
 
     async def prefill(self, session: SessionRecord, answer_so_far: str) -> None:
         """Warm the model's prompt cache with the answer being spoken (a hint; never raises
@@ -233,8 +261,14 @@ class InterviewEngine:
         history = await self.messages.list_for_session(session.id)
         if interview_state(session, history).awaiting != "answer" or not answer_so_far.strip():
             return
+        if session.public_id in self._reading:
+            return  # its first read comes first (``_read_ahead``)
         prompt = interview_messages(session, history, pending_answer=answer_so_far.strip())
-        await self.llm.prefill(prompt, conversation=session.public_id)
+        await self._prefill(session, prompt)
+
+    async def _prefill(self, session: SessionRecord, prompt: Sequence[ChatMessage]) -> None:
+        with self.activity.using(session.public_id):
+            await self.llm.prefill(prompt, conversation=session.public_id)
 
     async def save_reply(
         self,

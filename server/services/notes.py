@@ -7,9 +7,14 @@ The prompt is the interview's own chat (already in the server's prompt cache) pl
 request, so a note costs ~80 tokens read and ~60 generated: it is usually done before the
 candidate has finished the next answer (it then delays that answer's prefill, not the reply).
 
-When the report is asked for, the notes of every answer are already there except, at most,
+A note gives way to other interviews: while another interview is using the model
+(``activity.py``), the note is left for the report, because two cores cannot write notes
+and keep two conversations moving at once.
+
+When the report is asked for, the notes of every answer are usually there except, at most,
 the last one's; any that are missing (a restart, a failed note, an interview typed without
-pauses) are written then. The feedback service validates and ranks them (``feedback.py``).
+pauses, one held alongside another) are written then. The feedback service validates and
+ranks them (``feedback.py``).
 
 Notes are derived data and live in memory only, per session: ``forget`` drops a session's
 notes (the report replaces them; deleting an interview deletes them).
@@ -27,6 +32,7 @@ from typing import Any
 from server.ai.llm import ChatMessage, ChatModel, json_object
 from server.errors import AIServiceError
 from server.repositories.records import MessageRecord, SessionRecord
+from server.services.activity import InterviewActivity
 from server.services.evidence import QA, AnswerEvidence, measure_interview
 from server.services.prompts import NOTE_PREFIX, interview_messages
 
@@ -76,8 +82,9 @@ def _key(message: MessageRecord) -> tuple[int, str]:
 
 
 class AnswerNotes:
-    def __init__(self, llm: ChatModel) -> None:
+    def __init__(self, llm: ChatModel, activity: InterviewActivity | None = None) -> None:
         self.llm = llm
+        self.activity = activity
         self._notes: OrderedDict[int, dict[tuple[int, str], Note]] = OrderedDict()
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._model = asyncio.Lock()  # one note at a time, across interviews
@@ -107,6 +114,15 @@ class AnswerNotes:
     ) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
+        if self.activity is not None and (others := self.activity.others(session.public_id)):
+            # The model has no time to spare: the report writes this note when asked for.
+            logger.info(
+                "session %s: note %d left for the report (%d other interview(s) in progress)",
+                session.public_id,
+                sum(1 for m in history if m.role == "user"),
+                others,
+            )
+            return
         try:
             await self.note_for(session, history)
         except AIServiceError as err:

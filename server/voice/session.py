@@ -933,6 +933,8 @@ class VoiceSession:
             return  # captions are best effort; the final pass does not depend on them
         finally:
             turn.jobs_pending -= 1
+        if transcript.skipped:
+            return  # the caption so far stays up
         turn.draft_text = transcript.text
         turn.draft_start_sample = start
         await self._update_caption(turn)

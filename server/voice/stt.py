@@ -45,13 +45,16 @@ class Transcript:
     audio_duration_ms: int
     processing_ms: float
     draft: bool = False
+    skipped: bool = False
+    """A draft not made because the engine was busy with another interview (empty text)."""
 
 
 class SpeechToText(Protocol):
     async def transcribe(
         self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
     ) -> Transcript:
-        """Transcribe speech; ``prompt`` is the preceding text of the same answer, for context."""
+        """Transcribe speech; ``prompt`` is the preceding text of the same answer, for context.
+        A ``draft`` (a live caption) may come back ``skipped`` when the engine is busy."""
         ...
 
 
@@ -193,7 +196,11 @@ class WhisperSTT:
         duration_ms = int(pcm16_16k.duration_ms)
         if not len(audio):
             return Transcript("", (), (), 0, 0.0, draft)
-        with self._lock:
+        # Live captions are best effort: when another interview's speech is being transcribed,
+        # a draft is skipped rather than queued (on two cores the model needs that time).
+        if not self._lock.acquire(blocking=not draft):
+            return Transcript("", (), (), duration_ms, 0.0, draft, skipped=True)
+        try:
             started = time.perf_counter()
             beam_size = self.draft_beam_size if draft else self.beam_size
             if (self.draft_window if draft else self.final_window) == "fit":
@@ -201,6 +208,8 @@ class WhisperSTT:
             else:
                 segments = self._full_segments(audio, prompt, beam_size)
             elapsed_ms = (time.perf_counter() - started) * 1000
+        finally:
+            self._lock.release()
         voiced_ms = float(duration_ms)  # callers gate on VAD; they pass only speech-bearing audio
         kept, dropped = filter_hallucinations(segments, voiced_ms=voiced_ms)
         if dropped:

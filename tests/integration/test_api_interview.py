@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.errors import AIOutputError, AIServiceError
@@ -391,6 +392,63 @@ async def test_notes_are_written_while_the_interview_goes_on(
         )
         assert row is not None and not app.state.services.notes.holds(row["id"])
         assert any(s.startswith("Strength about answer 1") for s in body["strengths"])
+
+
+async def test_notes_wait_while_another_interview_is_in_progress(
+    settings: Settings, fake_llm: FakeChatModel, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    """Two interviews at once: the model has no time for notes (they would hold up the other
+    candidate's replies), so they are written when the report is asked for."""
+    from server.app import create_app
+
+    app = create_app(dataclasses.replace(settings, notes_during_interview=True), llm=fake_llm)
+    async with AsyncTestClient(app=app) as client:
+        first = await _new(client, sample_cv, sample_jd)
+        other = await _new(client, sample_cv, sample_jd)
+        await client.post(f"/api/sessions/{other}/next")  # the other interview is under way
+        answers = [
+            "At Parcelly I rebuilt the order tracking API in FastAPI and cut p95 to 180 ms.",
+            "I tuned slow PostgreSQL queries with EXPLAIN ANALYZE and added two missing indexes.",
+            "I mentored two junior engineers for a year and wrote our code review guide.",
+        ]
+        await run_interview(client, first, answers)
+        await asyncio.sleep(0.05)  # time enough for a background note with this model
+        assert fake_llm.json_calls == []
+        body = (await client.post(f"/api/sessions/{first}/feedback")).json()
+        assert len(fake_llm.json_calls) == 3 and body["written_by"] == "model"
+
+
+async def test_first_reads_run_one_interview_at_a_time(
+    app: Litestar, client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    """Each opening starts a first read of the interview; two at once would share the cores
+    and both finish late, so the second waits, and sends no prefills of the answer being
+    spoken meanwhile. An interview whose reply comes first (it read everything itself) drops
+    its waiting first read."""
+    from models.tables import InterviewSession
+    from server.repositories.sessions import SessionRepository
+
+    fake_llm.prefill_hold = True  # the model is busy reading
+    first, second, third = [await _new(client, sample_cv, sample_jd) for _ in range(3)]
+    for sid in (first, second, third):
+        await client.post(f"/api/sessions/{sid}/next")
+    await asyncio.sleep(0.05)
+    assert fake_llm.prefill_for == [first]
+    owner = await InterviewSession.select(InterviewSession.owner_id).first()
+    assert owner is not None
+    waiting = await SessionRepository().get_owned(second, owner["owner_id"])
+    assert waiting is not None
+    await asyncio.wait_for(app.state.services.interview.prefill(waiting, "I led it"), 1)
+    assert fake_llm.prefill_for == [first]
+    answered = await client.post(f"/api/sessions/{third}/answers", json={"text": "I led it."})
+    assert answered.status_code == 201
+    fake_llm.prefill_hold = False
+    for _ in range(100):
+        if len(fake_llm.prefill_for) > 1:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert fake_llm.prefill_for == [first, second]  # the third's reply read it all
 
 
 async def test_a_note_for_an_answer_the_candidate_went_on_with_is_written_again(

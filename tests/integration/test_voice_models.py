@@ -115,6 +115,17 @@ def test_whisper_transcribes_piper_back(spoken: list[Pcm16], whisper: WhisperSTT
         assert word_error_rate(text, draft.text) < 0.3, draft.text
 
 
+def test_a_draft_is_skipped_while_whisper_transcribes_another_interview(
+    spoken: list[Pcm16], whisper: WhisperSTT
+) -> None:
+    audio = resample(spoken[0], 16_000)
+    with whisper._lock:  # another interview's transcription holds the engine
+        draft = whisper.transcribe_sync(audio, draft=True)
+    assert draft.skipped and draft.text == ""
+    again = whisper.transcribe_sync(audio, draft=True)
+    assert not again.skipped and word_error_rate(SENTENCES[0], again.text) < 0.3
+
+
 def test_vad_finds_speech_in_speech_and_none_in_silence(
     spoken: list[Pcm16], silero: SileroVadModel
 ) -> None:

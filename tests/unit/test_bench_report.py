@@ -109,7 +109,11 @@ def _results() -> dict[str, Any]:
         "peak_rss_mb": 2100.0,
         "concurrency": {
             "1": {"voice_to_voice_ms": {"n": 6, "p50": 1400.0, "p95": 2600.0}},
-            "2": {"voice_to_voice_ms": {"n": 2, "p50": 2500.0, "p95": 2900.0}},
+            "2": {
+                "voice_to_voice_ms": {"n": 6, "p50": 2500.0, "p95": 9000.0},
+                "first_turns_ms": {"n": 2, "p50": 8000.0},
+                "later_turns_ms": {"n": 4, "p50": 2400.0},
+            },
         },
         "floor": {"total_ms": 1000.0},
     }
@@ -136,6 +140,15 @@ def test_table_marks_targets_met_and_missed() -> None:
     assert "✗ ≤ 20" in lines["feedback (8 questions)"]
     assert "✓ ≤ 2800" in lines["2 interviews p50 / p95"]  # 2 × the single p50
     assert "1.4×" in lines["p50 / floor"]
+    assert "8000 / 2400 ms (n=2 / 4)" in lines["first answers p50 / later turns p50"]
+
+
+def test_conc_turns_per_level() -> None:
+    from bench.__main__ import DEFAULT_CONC_TURNS, conc_turns
+
+    assert conc_turns("") == DEFAULT_CONC_TURNS
+    assert conc_turns("2:3,4:2") == {2: 3, 4: 2}
+    assert conc_turns("2")[4] == 2
 
 
 def test_markdown_table_has_one_row_per_metric() -> None:

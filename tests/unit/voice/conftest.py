@@ -105,6 +105,7 @@ class ToneSTT:
     calls: list[SttCall] = field(default_factory=list)
     fail_next: int = 0
     gate: asyncio.Event | None = None
+    skip_drafts: bool = False  # as Whisper does while it transcribes another interview
 
     async def transcribe(
         self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
@@ -115,6 +116,8 @@ class ToneSTT:
         if self.fail_next:
             self.fail_next -= 1
             raise RuntimeError("stt exploded")
+        if draft and self.skip_drafts:
+            return Transcript("", (), (), int(pcm16_16k.duration_ms), 0.0, draft, skipped=True)
         words = recognize_tones(pcm16_16k)
         self.calls.append(SttCall(pcm16_16k.duration_ms, draft, prompt, words))
         text = " ".join(words)

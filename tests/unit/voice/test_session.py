@@ -139,6 +139,25 @@ async def test_a_pause_shorter_than_the_timeout_never_cuts_the_candidate_off(
     assert saved(h, "user") == ["alpha bravo charlie delta echo foxtrot"]
 
 
+async def test_a_skipped_draft_leaves_the_live_caption_as_it_was(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    first = "alpha bravo charlie delta echo foxtrot golf hotel india juliet alpha bravo"
+    await h.feed(speech(first))
+    await h.quiet(500)  # committed
+    await h.feed(speech("charlie delta echo foxtrot"))  # a draft of the new words
+    shown = h.of(PartialTranscript)[-1].text
+    assert shown.startswith(first) and len(shown) > len(first)
+    h.stt.skip_drafts = True  # Whisper is busy with another interview from now on
+    await h.feed(speech("golf hotel india juliet"))
+    assert h.of(PartialTranscript)[-1].text == shown  # not cut back to the committed text
+    await h.quiet(1000)
+    assert [f.text for f in h.of(FinalTranscript)] == [
+        f"{first} charlie delta echo foxtrot golf hotel india juliet"
+    ]
+
+
 async def test_live_captions_come_before_the_final_and_only_the_tail_is_left(
     make_harness: Any,
 ) -> None:
