@@ -36,8 +36,8 @@ DEFAULT_CONCURRENCY = {"quality": [1, 2, 4], "fast": [1]}
 # turns: the p50 is then a turn of two interviews in progress, and the first turns are
 # reported on their own. Four at once: first answers only (time).
 DEFAULT_CONC_TURNS = {2: 3, 4: 1}
-# Naive turns: each re-reads the whole prompt (~30 s on quality). The fast profile's one turn
-# keeps `make bench` well inside 15 minutes; its speed-up is ~7x, far from the 3x target.
+# Naive turns: each re-reads the whole prompt (~30 s on quality). One turn for the fast
+# profile keeps `make bench` shorter; its speed-up is ~7x, far from the 3x target.
 DEFAULT_NAIVE_TURNS = {"quality": 2, "fast": 1}
 
 

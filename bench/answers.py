@@ -10,20 +10,24 @@ from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, resample
 from server.voice_client import read_wav
 
 ANSWERS = [
-    # Shorter than most real answers (8-10 s each): less time for background work between
-    # turns, and `make bench` stays well inside 15 minutes.
-    "At Parcelly I moved order tracking from Django to async FastAPI with Redis caching, and cut "
-    "p95 latency from nine hundred to one hundred and eighty milliseconds.",
-    "I run explain analyze, look for sequential scans, and add the right index. At PayBright that "
-    "took the refunds report from forty seconds to two.",
-    "A teammate wanted Kafka. We load tested it against our outbox queue together, and kept the "
-    "queue because it met the target at a third of the cost.",
-    "I care about observability: I added structured logging, OpenTelemetry tracing and "
-    "dashboards, so we found slow services in minutes instead of hours.",
-    "Once my migration locked a big table at peak traffic. I rolled it back, wrote the "
-    "postmortem, and now every migration runs in small batches behind a flag.",
-    "I would first learn how clinical data flows through your systems, then measure one painful "
-    "service and ship a visible improvement in the first month.",
+    "At Parcelly I led the move of our order tracking service from a Django monolith to async "
+    "FastAPI services. I designed the Postgres schema, and with Redis caching and rewritten "
+    "queries we cut the p95 latency from nine hundred to one hundred and eighty milliseconds.",
+    "I usually start with explain analyze, look for sequential scans and bad row estimates, and "
+    "then add the right index or rewrite the query. At PayBright that took the refunds report "
+    "from forty seconds down to about two seconds.",
+    "A teammate wanted to introduce Kafka, and I thought our existing queue with an outbox table "
+    "was enough. I wrote a short design document, we load tested both options together, and we "
+    "kept the queue because it met the target at a third of the cost.",
+    "I care a lot about observability. On my last team I added structured logging, tracing with "
+    "OpenTelemetry and a few clear dashboards, so when an incident happened we could find the "
+    "slow service in minutes instead of hours.",
+    "Once I shipped a migration that locked a large table during peak traffic, and checkout was "
+    "slow for ten minutes. I rolled it back, wrote the postmortem, and since then every migration "
+    "runs in small batches behind a feature flag.",
+    "For this role I would first learn how the clinical data flows through your systems and where "
+    "the reliability risks are. Then I would pick one painful service, measure it properly, and "
+    "make a visible improvement in the first month.",
 ]
 LEAD_IN_S = 0.4
 
