@@ -91,14 +91,17 @@ def analyse(
     breakdown = report.median_by_key([t["server_timings_ms"] for t in single["turns"]])
     naive_lat = report.summarize(t["latency_ms"] for t in naive_run["turns"])
     v2v_summary = report.summarize(v2v)
+    # The opening is fixed text: the model's first request is the read of the interview
+    # while the opening plays (a prefill), and reply k answers spoken answer k.
     replies = [r for r in llm_rows if r["kind"] == "reply"]
-    opening, turn_rows = (replies[0], replies[1 : turns + 1]) if replies else ({}, [])
+    turn_rows = replies[:turns]
     spoken = [r for r in turn_rows if not r.get("stopped")]  # the guard stopped the others
     gen = [r["gen_tps"] for r in llm_rows if r.get("gen_n", 0) >= 8 and "gen_tps" in r]
     hits = [r["cache_hit"] for r in spoken]
     prompt_tps_turn = report.percentile([r["prompt_tps"] for r in spoken if "prompt_tps" in r], 50)
     gen_tps = report.percentile(gen, 50)
-    prefills = [r for r in llm_rows if r["kind"] == "prefill"]
+    all_prefills = [r for r in llm_rows if r["kind"] == "prefill"]
+    first_read, prefills = (all_prefills[0], all_prefills[1:]) if all_prefills else ({}, [])
     notes = [r for r in llm_rows if r["kind"] == "answer_note"]
     nt = naive_run["turns"]
     components = {
@@ -112,8 +115,8 @@ def analyse(
             "first_clause_first_chunk_ms": naive_run["tts_first_clause_ms"],
         },
         "llm": {
-            "prompt_tps_cold": opening.get("prompt_tps"),
-            "prompt_tokens_cold": opening.get("prompt_n"),
+            "prompt_tps_cold": first_read.get("prompt_tps"),
+            "prompt_tokens_cold": first_read.get("prompt_n"),
             "prompt_tps_uncached_naive": report.percentile(
                 [t["prompt_tps"] for t in nt if t.get("prompt_tps")], 50
             ),

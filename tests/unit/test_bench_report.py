@@ -177,3 +177,51 @@ def test_first_unit_tokens_estimates_the_first_spoken_unit() -> None:
     long = "That is a really solid example, and I would like to hear more. Why?"
     assert report.first_unit_tokens(long) == round(len("That is a really solid example,") / 4)
     assert report.first_unit_tokens("") == 1
+
+
+def test_analyse_pairs_each_spoken_answer_with_its_reply() -> None:
+    """The opening is fixed text: the model's first request is the read-ahead (a prefill),
+    and reply k is the reply to spoken answer k."""
+    from bench.__main__ import analyse
+
+    def row(kind: str, prompt: int, cached: int, tps: float = 30.0, gen: int = 1) -> Any:
+        return {
+            "kind": kind,
+            "prompt_n": prompt,
+            "cache_n": cached,
+            "read_n": prompt - cached,
+            "gen_n": gen,
+            "ms": 1000,
+            "cache_hit": round(cached / prompt, 4),
+            "prompt_tps": tps,
+            "gen_tps": 10.0,
+        }
+
+    llm_rows = [
+        row("prefill", 800, 0, tps=40.0),  # the read-ahead while the opening plays
+        row("prefill", 850, 797),
+        row("reply", 860, 850, tps=20.0, gen=20),
+        row("answer_note", 960, 860, gen=80),
+        {"kind": "reply", "stopped": True, "ms": 900},  # the guard stopped turn 2's reply
+        row("reply", 1100, 1050, tps=9.0, gen=20),  # a typed answer's reply: not a spoken turn
+    ]
+    turn = {"voice_to_voice_ms": 3000.0, "server_timings_ms": {}, "reply": "Thank you. Why?"}
+    naive_run = {
+        "turns": [
+            {
+                "latency_ms": 30000.0,
+                "stt_rtf_beam1_fit": 0.04,
+                "stt_rtf_beam5_full": 0.1,
+                "tts_rtf": 0.07,
+                "tts_first_chunk_ms": 400.0,
+            }
+        ],
+        "tts_first_clause_ms": 150.0,
+    }
+    result = analyse({"turns": [turn, turn]}, llm_rows, [], naive_run, turns=2)
+    llm = result["components"]["llm"]
+    assert llm["prompt_tps_cold"] == 40.0 and llm["prompt_tokens_cold"] == 800
+    assert llm["prompt_tps_turn_p50"] == 20.0  # turn 1's reply only: turn 2's was stopped
+    assert llm["read_at_reply_tokens_p50"] == 10 and llm["cache_hit_per_turn"] == [0.9884]
+    assert llm["prefill_requests"] == 1 and llm["spoken_replies_stopped"] == 1
+    assert result["streaming_speedup_p50"] == 10.0
