@@ -3,7 +3,7 @@
 A note (``notes.py``) is a nicety; a reply is what a candidate waits for. On two cores one
 interview leaves the model idle long enough for its notes (while the reply is spoken and
 the next answer is given), but two interviews at once do not: measured, a note then took
-23-37 s and the replies queued behind them (30-35 s per turn instead of 5-10 s). So a note
+23-37 s and the replies queued behind it (turns of up to 35 s instead of 4-13 s). So a note
 is written during the interview only while no *other* interview has used the model lately;
 otherwise it is left for the report to write.
 """
@@ -40,10 +40,14 @@ class InterviewActivity:
             if not self._working[interview]:
                 del self._working[interview]
             self._last[interview] = self._clock()
+            self._forget_stale()
 
     def others(self, interview: str) -> int:
         """How many other interviews the model is working for, or worked for within the window."""
+        self._forget_stale()
+        return len((self._last.keys() | self._working.keys()) - {interview})
+
+    def _forget_stale(self) -> None:
         horizon = self._clock() - self.window_s
         for stale in [k for k, at in self._last.items() if at < horizon]:
             del self._last[stale]
-        return len((self._last.keys() | self._working.keys()) - {interview})

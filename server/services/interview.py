@@ -221,7 +221,7 @@ class InterviewEngine:
         spoken and answered (a hint: ``prefill`` never raises).
 
         First reads (~800 tokens) run one at a time. Two side by side on two cores, with the
-        speech of both candidates being transcribed, each took 35-60 s: neither was done when
+        speech of both candidates being transcribed, they took 34-70 s: neither was done when
         its first answer ended. One at a time, the first is done in time and the second
         starts sooner. Until its first read is done, an interview sends no prefills of the
         answer being spoken (they would read the whole prompt alongside the other's)."""

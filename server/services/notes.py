@@ -4,8 +4,11 @@ As soon as the interviewer's reply to an answer has been generated, the model is
 that reply is spoken. That is when a note for the answer is written: one strength and one
 area to improve, a sentence each (the report quotes the answer's sentence each is about).
 The prompt is the interview's own chat (already in the server's prompt cache) plus a short
-request, so a note costs ~80 tokens read and ~60 generated: it is usually done before the
-candidate has finished the next answer (it then delays that answer's prefill, not the reply).
+request, so a note costs ~100 tokens read and ~80 generated: 12-20 s on the 1.5B model on two
+cores while the candidate's speech is transcribed, about as long as the question and the next
+answer. The note shares the interview's slot: when it is still running as the next answer
+ends, that answer's prefill and then its reply wait for it (docs/benchmarks.md measures how
+often; ``VIVA_NOTES_DURING_INTERVIEW=0`` trades this for a slower report).
 
 A note gives way to other interviews: while another interview is using the model
 (``activity.py``), the note is left for the report, because two cores cannot write notes

@@ -71,3 +71,15 @@ def test_activity_counts_other_interviews_at_work_or_within_the_window() -> None
     assert activity.others("a") == 1 and activity.others("b") == 1
     now[0] = 150.0  # "a" finished 50 s ago, "b" 20 s ago
     assert activity.others("b") == 0 and activity.others("a") == 1
+
+
+def test_activity_forgets_interviews_quiet_for_the_window() -> None:
+    now = [0.0]
+    activity = InterviewActivity(window_s=45, clock=lambda: now[0])
+    for name in ("a", "b", "c"):
+        with activity.using(name):
+            pass
+    now[0] = 100.0
+    with activity.using("d"):
+        pass
+    assert activity._last.keys() == {"d"}  # no growth over a long-running server
