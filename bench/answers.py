@@ -10,24 +10,26 @@ from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, resample
 from server.voice_client import read_wav
 
 ANSWERS = [
-    "At Parcelly I led the move of our order tracking service from a Django monolith to async "
-    "FastAPI services. I designed the Postgres schema, and with Redis caching and rewritten "
-    "queries we cut the p95 latency from nine hundred to one hundred and eighty milliseconds.",
-    "I usually start with explain analyze, look for sequential scans and bad row estimates, and "
-    "then add the right index or rewrite the query. At PayBright that took the refunds report "
-    "from forty seconds down to about two seconds.",
-    "A teammate wanted to introduce Kafka, and I thought our existing queue with an outbox table "
-    "was enough. I wrote a short design document, we load tested both options together, and we "
-    "kept the queue because it met the target at a third of the cost.",
-    "I care a lot about observability. On my last team I added structured logging, tracing with "
-    "OpenTelemetry and a few clear dashboards, so when an incident happened we could find the "
-    "slow service in minutes instead of hours.",
-    "Once I shipped a migration that locked a large table during peak traffic, and checkout was "
-    "slow for ten minutes. I rolled it back, wrote the postmortem, and since then every migration "
-    "runs in small batches behind a feature flag.",
-    "For this role I would first learn how the clinical data flows through your systems and where "
-    "the reliability risks are. Then I would pick one painful service, measure it properly, and "
-    "make a visible improvement in the first month.",
+    # 10-13 s each: shorter than most real answers, so less time for background work between
+    # turns than a real interview gives.
+    "At Parcelly I led the move of order tracking from a Django monolith to async FastAPI "
+    "services. With Redis caching and rewritten queries we cut the p95 latency from nine "
+    "hundred to one hundred and eighty milliseconds.",
+    "I start with explain analyze, look for sequential scans and bad row estimates, and then add "
+    "the right index or rewrite the query. At PayBright that took the refunds report from forty "
+    "seconds to two.",
+    "A teammate wanted to introduce Kafka, and I thought our outbox queue was enough. We load "
+    "tested both options together, and kept the queue because it met the target at a third of "
+    "the cost.",
+    "I care a lot about observability. On my last team I added structured logging, OpenTelemetry "
+    "tracing and a few clear dashboards, so we could find a slow service in minutes instead of "
+    "hours.",
+    "Once I shipped a migration that locked a large table during peak traffic. I rolled it back, "
+    "wrote the postmortem, and since then every migration runs in small batches behind a "
+    "feature flag.",
+    "For this role I would first learn how clinical data flows through your systems and where "
+    "the reliability risks are. Then I would measure one painful service and make a visible "
+    "improvement in the first month.",
 ]
 LEAD_IN_S = 0.4
 

@@ -69,6 +69,7 @@ class Settings:
     llm_context_tokens: int = 8192  # per slot
     # The embedded server's slots: interviews whose prompt caches it keeps warm at once (each
     # interview is pinned to one; more interviews than slots share them, least recent first).
+    # The server has one slot more, in which the answer notes are written.
     llm_slots: int = 2
     # A capable model (by URL) may move the evidence-based score by ±1; the embedded one never.
     llm_may_adjust_score: bool = False

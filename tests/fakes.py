@@ -30,8 +30,9 @@ def answers_in(messages: Sequence[ChatMessage]) -> list[str]:
 def cited_note(messages: Sequence[ChatMessage]) -> dict[str, Any]:
     """A well-behaved model's note on the last answer in the chat: each point names its
     first words (so the report quotes that sentence)."""
-    answers = answers_in(messages)
-    n, opening = len(answers), " ".join(answers[-1].split()[:4])
+    number = re.search(r"answer to question (\d+)", messages[-1].content)
+    n = int(number.group(1)) if number else len(answers_in(messages))
+    opening = " ".join(answers_in(messages)[-1].split()[:4])
     return {
         "strength": f"Strength about answer {n}: {opening}.",
         "improvement": f"Improve answer {n}: {opening}.",
@@ -49,6 +50,7 @@ class FakeChatModel:
         self.chat_calls: list[list[ChatMessage]] = []
         self.json_calls: list[list[ChatMessage]] = []
         self.json_schemas: list[dict[str, Any]] = []
+        self.json_for: list[str | None] = []  # the ``conversation`` of each JSON request
         self.json_replies: list[Any] = []  # consumed one per call; exceptions are raised
         self.adjustment: dict[str, Any] = {"score_adjustment": 0, "adjustment_reason": ""}
         self.prefill_calls: list[list[ChatMessage]] = []
@@ -108,6 +110,7 @@ class FakeChatModel:
         conversation: str | None = None,
     ) -> Any:
         self.json_calls.append(list(messages))
+        self.json_for.append(conversation)
         self.conversations.append(conversation)
         self.json_schemas.append(schema)
         if self.json_replies:

@@ -109,7 +109,9 @@ async def start_embedded_llm(settings: Settings) -> EmbeddedLlamaServer:
         path,
         threads=settings.llm_threads,
         context_tokens=settings.llm_context_tokens,
-        slots=settings.llm_slots,
+        # One slot more than interviews: the answer notes' own (``notes.NOTES_CONVERSATION``),
+        # so a note never holds up an interview's slot.
+        slots=settings.llm_slots + 1,
     )
     await server.start_async()
     return server

@@ -1,14 +1,15 @@
 """Per-answer notes: the model's view of one answer, written while the interview goes on.
 
-As soon as the interviewer's reply to an answer has been generated, the model is idle while
-that reply is spoken. That is when a note for the answer is written: one strength and one
-area to improve, a sentence each (the report quotes the answer's sentence each is about).
-The prompt is the interview's own chat (already in the server's prompt cache) plus a short
-request, so a note costs ~100 tokens read and ~80 generated: 12-20 s on the 1.5B model on two
-cores while the candidate's speech is transcribed, about as long as the question and the next
-answer. The note shares the interview's slot: when it is still running as the next answer
-ends, that answer's prefill and then its reply wait for it (docs/benchmarks.md measures how
-often; ``VIVA_NOTES_DURING_INTERVIEW=0`` trades this for a slower report).
+As soon as the interviewer's reply to an answer has been generated, a note for the answer is
+written in the background: one strength and one area to improve, a sentence each (the
+report quotes the answer's sentence each is about). A note needs only the role, the question
+and the answer, so its prompt is those and a short request (~150 tokens), and it is written
+in a llama.cpp slot of its own (``NOTES_CONVERSATION``; the embedded server keeps one for
+it). The interview's slot is never touched by a note: a note still being written when the
+next answer ends is computed alongside that answer's prefill and reply instead of ahead of
+them (two sequences in one batch), and the interview's prompt cache stays exactly the
+conversation. A note takes ~10-15 s on the 1.5B model on two cores while the candidate's
+speech is transcribed.
 
 A note gives way to other interviews: while another interview is using the model
 (``activity.py``), the note is left for the report, because two cores cannot write notes
@@ -37,7 +38,7 @@ from server.errors import AIServiceError
 from server.repositories.records import MessageRecord, SessionRecord
 from server.services.activity import InterviewActivity
 from server.services.evidence import QA, AnswerEvidence, measure_interview
-from server.services.prompts import NOTE_PREFIX, interview_messages
+from server.services.prompts import ANSWER_LABEL
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ NOTE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+NOTES_CONVERSATION = "notes"
+"""Every note is written in this conversation's slot (one for all interviews, which take turns:
+notes give way to other interviews), so consecutive notes share the server's prompt cache up
+to the role, and no note ever holds up an interview's own slot."""
+
 Note = dict[str, Any]
 
 
@@ -72,11 +78,25 @@ def _facts(evidence: AnswerEvidence) -> str:
     return "; ".join(facts)
 
 
-def note_request(number: int, evidence: AnswerEvidence) -> str:
-    return f"""{NOTE_PREFIX} Assess only the answer to question {number} \
-({_facts(evidence)}). JSON: "strength" is one short sentence to the candidate ("you") on \
-what this answer did well; "improvement" is one short, specific change that would make this \
-answer better. Never call a short or vague answer detailed or specific."""
+def note_messages(
+    session: SessionRecord, number: int, question: str, answer: str, evidence: AnswerEvidence
+) -> list[ChatMessage]:
+    """The note's prompt. The system message is the same for every note of an interview (the
+    role and the instructions: the notes slot reads it once); each note reads only the
+    question, the answer and what was measured in it."""
+    system = f"""You assess a spoken mock interview for the role of {session.job_title} at \
+{session.company_name}. You are given one question and the candidate's answer, with facts \
+measured in it, and write a private note on that answer only, from what the candidate \
+actually said. JSON: "strength" is one short sentence to the candidate ("you") on what this \
+answer did well; "improvement" is one short, specific change that would make this answer \
+better. Never call a short or vague answer detailed or specific."""
+    user = f"""Question {number}: {question}
+
+{ANSWER_LABEL}
+{answer}
+
+Assess only the answer to question {number} ({_facts(evidence)})."""
+    return [ChatMessage("system", system), ChatMessage("user", user)]
 
 
 def _key(message: MessageRecord) -> tuple[int, str]:
@@ -175,10 +195,7 @@ class AnswerNotes:
                 job_description=session.job_description_text,
                 cv_text=session.cv_text,
             )
-            prompt = [
-                *interview_messages(session, history),
-                ChatMessage("user", note_request(number, evidence.answers[0])),
-            ]
+            prompt = note_messages(session, number, question, answer.content, evidence.answers[0])
             note = await json_object(
                 self.llm,
                 prompt,
@@ -186,7 +203,7 @@ class AnswerNotes:
                 schema=NOTE_SCHEMA,
                 max_tokens=NOTE_MAX_TOKENS,
                 attempts=MAX_ATTEMPTS,
-                conversation=session.public_id,
+                conversation=NOTES_CONVERSATION,
                 context=f"session {session.public_id}: note {number}",
             )
         if note is not None:

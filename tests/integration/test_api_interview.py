@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.errors import AIOutputError, AIServiceError
+from server.services.notes import NOTES_CONVERSATION
 from server.services.prompts import PLAIN_QUESTIONS
 from server.services.reply_guard import ACKNOWLEDGEMENT
 from server.settings import Settings
@@ -177,12 +178,18 @@ async def test_end_early_then_feedback(
         assert 3 <= len(body[key]) <= 5
     # The model's strengths cited two-word answers: too thin to praise, so they were dropped.
     assert not any(s.startswith("Strength about") for s in body["strengths"])
-    # One note per answer; each request extends the interview's chat (prompt cache) and
-    # carries that answer's measurements.
-    assert len(fake_llm.json_calls) == 2
-    for number, request in enumerate(fake_llm.json_calls, start=1):
-        assert request[:3] == fake_llm.chat_calls[0][:3]
-        assert f"answer to question {number} (2 words;" in request[-1].content
+    # One note per answer, in the notes' own slot (never the interview's): the role first, the
+    # same for every note (read once), then only that question, that answer and its measures.
+    assert fake_llm.json_for == [NOTES_CONVERSATION] * 2
+    messages = (await client.get(f"/api/sessions/{sid}")).json()["messages"]
+    asked = [m["content"] for m in messages if m["role"] == "assistant"]
+    answers = ["Only answer.", "Second answer."]
+    for number, (request, answer) in enumerate(zip(fake_llm.json_calls, answers, strict=True), 1):
+        system, user = request
+        assert system == fake_llm.json_calls[0][0] and "Fernway Health" in system.content
+        assert asked[number - 1] in user.content and answer in user.content
+        assert "Parcelly" not in system.content + user.content  # the CV is not needed
+        assert f"answer to question {number} (2 words;" in user.content
 
 
 async def test_feedback_is_generated_once_with_citations_and_evidence(

@@ -4,12 +4,15 @@ turn does not evict its prompt cache (the real-model check is in test_real_llm).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
+import pytest
 
 from server.ai.llm import ChatMessage, OpenAIChatModel, SlotPool
+from server.settings import Settings
 
 COMPLETION = {
     "id": "x",
@@ -65,3 +68,17 @@ async def test_nothing_extra_is_sent_to_a_server_without_slots() -> None:
     model = _model(0, bodies)
     await model.prefill([ChatMessage("user", "hello")], conversation="a")
     assert "id_slot" not in bodies[0]
+
+
+async def test_the_embedded_server_has_a_slot_for_the_notes_beside_the_interviews(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from server.ai import embedded
+
+    async def started(self: embedded.EmbeddedLlamaServer) -> None:
+        return None
+
+    monkeypatch.setattr(embedded, "assemble", lambda build, models_dir, progress: tmp_path)
+    monkeypatch.setattr(embedded.EmbeddedLlamaServer, "start_async", started)
+    server = await embedded.start_embedded_llm(Settings(llm_slots=2))
+    assert server.slots == 3
