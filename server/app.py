@@ -27,6 +27,7 @@ from server.owner import OwnerMiddleware, OwnerSigner
 from server.routes.api import SessionController
 from server.routes.pages import PageController, static_files_router, template_config
 from server.routes.voice import VoiceConnections, voice_socket
+from server.services.notes import NOTES_CONVERSATION
 from server.settings import Settings
 from server.voice.engines import SpeechEngines, load_speech_engines
 
@@ -109,6 +110,7 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
                 max_retries=settings.llm_max_retries,
                 prefill=settings.llm_prefill,
                 slots=embedded.slots,
+                dedicated_slots=(NOTES_CONVERSATION,),
             )
         else:
             llm = OpenAIChatModel(

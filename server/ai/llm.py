@@ -102,13 +102,19 @@ class SlotPool:
     the least recently used slot for a new one. llama.cpp keeps one prompt cache per slot and
     does not keep a slot's prompt when another conversation takes it over (the CV and job
     description are most of it), so without pinning two interviews re-read each other's whole
-    history on every turn."""
+    history on every turn. ``dedicated`` conversations (the answer notes) each keep one of the
+    last slots to themselves."""
 
-    def __init__(self, slots: int) -> None:
-        self.slots = slots
+    def __init__(self, slots: int, dedicated: Sequence[str] = ()) -> None:
+        self.slots = slots - len(dedicated)
+        if self.slots < 1:
+            raise ValueError(f"{slots} slot(s) cannot hold {len(dedicated)} dedicated ones")
+        self._dedicated = {name: self.slots + i for i, name in enumerate(dedicated)}
         self._owners: OrderedDict[str, int] = OrderedDict()
 
     def slot_for(self, conversation: str) -> int:
+        if conversation in self._dedicated:
+            return self._dedicated[conversation]
         if conversation in self._owners:
             self._owners.move_to_end(conversation)
             return self._owners[conversation]
@@ -137,12 +143,14 @@ class OpenAIChatModel:
         max_retries: int = 2,
         prefill: bool = False,
         slots: int = 0,
+        dedicated_slots: Sequence[str] = (),
     ) -> None:
         """``slots``: the server's llama.cpp slots to pin conversations to (0: not llama.cpp,
-        or one slot; nothing extra is sent)."""
+        or one slot; nothing extra is sent); ``dedicated_slots``: conversations that keep a
+        slot to themselves (``SlotPool``)."""
         self.model = model
         self.prefill_enabled = prefill
-        self._slots = SlotPool(slots) if slots > 1 else None
+        self._slots = SlotPool(slots, dedicated_slots) if slots > 1 else None
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",

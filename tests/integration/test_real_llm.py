@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 
 from server.ai.embedded import EmbeddedLlamaServer
 from server.ai.llm import ChatMessage, OpenAIChatModel
-from server.services.notes import AnswerNotes
+from server.services.notes import NOTES_CONVERSATION, AnswerNotes
 from server.services.prompts import interview_messages
 from server.services.writeup import find_quote
 from server.settings import Settings
@@ -147,7 +147,12 @@ async def test_a_note_is_written_alongside_the_interview_not_ahead_of_it(
             return await super().complete_json(*args, **kwargs)
 
     model = Watched(
-        base_url=fast_llm.base_url, api_key="", model="local", prefill=True, slots=fast_llm.slots
+        base_url=fast_llm.base_url,
+        api_key="",
+        model="local",
+        prefill=True,
+        slots=fast_llm.slots,
+        dedicated_slots=(NOTES_CONVERSATION,),  # as the app does
     )
     # A CV of its own: the server's caches then hold nothing the other tests' prompts share.
     session, history = interview_records(ANSWERS, cv="Platform engineer: Go, Kafka, Terraform.")

@@ -35,6 +35,15 @@ def test_slot_pool_pins_conversations_and_reuses_the_least_recent_slot() -> None
     assert pool.slot_for("b") == 1  # b comes back on the slot c used least recently
 
 
+def test_a_dedicated_conversation_keeps_its_slot_and_interviews_share_the_others() -> None:
+    pool = SlotPool(3, dedicated=("notes",))
+    assert pool.slot_for("notes") == 2
+    assert [pool.slot_for(c) for c in ("a", "b", "c")] == [0, 1, 0]  # c took a's slot, not 2
+    assert pool.slot_for("notes") == 2
+    with pytest.raises(ValueError, match="dedicated"):
+        SlotPool(1, dedicated=("notes",))
+
+
 def _model(slots: int, bodies: list[dict[str, Any]]) -> OpenAIChatModel:
     def handler(request: httpx.Request) -> httpx.Response:
         bodies.append(json.loads(request.content))
