@@ -60,6 +60,7 @@ class FakeChatModel:
         self.fail_next_chat: AIServiceError | None = None
         self.chat_replies: list[str] = []  # scripted interviewer replies, one per call
         self.chat_streams_finished = 0  # streams read to their end (not closed early)
+        self.stream_hold_at: int | None = None  # replies wait before this word while it is set
         self.conversations: list[str | None] = []  # the ``conversation`` of every request
 
     async def stream_chat(
@@ -86,7 +87,9 @@ class FakeChatModel:
             reply = (
                 f"Interviewer: Thanks. Question {k}: tell me about your work as a backend engineer?"
             )
-        for word in reply.split(" "):
+        for index, word in enumerate(reply.split(" ")):
+            while self.stream_hold_at is not None and index >= self.stream_hold_at:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
             yield word + " "
         self.chat_streams_finished += 1
 

@@ -29,6 +29,7 @@ from server.services.prompts import (
     welcome,
 )
 from server.services.reply_guard import ACKNOWLEDGEMENT, ReplyPlan, guard_reply
+from server.voice.sentences import SentenceSplitter
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ class InterviewEngine:
         # is waiting for.
         self._first_reads = asyncio.Lock()
         self._reading: dict[str, asyncio.Task[None]] = {}
+        # Replies are computed one at a time until their first spoken unit (``stream_reply``).
+        self._first_words = asyncio.Lock()
 
     async def state(self, session: SessionRecord) -> InterviewState:
         return interview_state(session, await self.messages.list_for_session(session.id))
@@ -206,10 +209,22 @@ class InterviewEngine:
         max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
         plan = reply_plan(session, history, prompt, closing=closing)
         model = self.llm.stream_chat(prompt, max_tokens=max_tokens, conversation=session.public_id)
-        with self.activity.using(session.public_id):
-            async with aclosing(model), aclosing(clean_stream(model)) as cleaned:
-                async for delta in guard_reply(cleaned, plan, log_as=session.public_id):
-                    yield delta
+        # First words first: when two interviews' answers end together, the two cores give
+        # one reply its first spoken unit at full speed, then the other, instead of both at
+        # half speed; the rest of each reply is computed alongside while the first is spoken.
+        await self._first_words.acquire()
+        first_unit: SentenceSplitter | None = SentenceSplitter()
+        try:
+            with self.activity.using(session.public_id):
+                async with aclosing(model), aclosing(clean_stream(model)) as cleaned:
+                    async for delta in guard_reply(cleaned, plan, log_as=session.public_id):
+                        if first_unit is not None and first_unit.push(delta):
+                            first_unit = None
+                            self._first_words.release()
+                        yield delta
+        finally:
+            if first_unit is not None:
+                self._first_words.release()
         # Generated (not cut short by the candidate going on): the model is free while the
         # reply is read or spoken, so background work on the answer may start now.
         if self.after_reply is not None and history and history[-1].role == "user":

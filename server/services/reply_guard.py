@@ -151,8 +151,11 @@ async def guard_reply(
             if verdict is not None:
                 slip = verdict
                 break
-            yield released(pending[cut:end])
-            cut = end
+            # With the space after it: the speech stage cuts a sentence only once it sees what
+            # follows its period ("3." may become "3.5"), and the next piece may be a whole
+            # sentence away.
+            yield released(pending[cut : end + 1])
+            cut = end + 1
         if slip is not None:
             break
         pending = pending[cut:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -456,6 +457,49 @@ async def test_first_reads_run_one_interview_at_a_time(
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)
     assert fake_llm.prefill_for == [first, second]  # the third's reply read it all
+
+
+async def test_replies_take_turns_until_their_first_words(
+    app: Litestar, client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    """Two answers that end together: the model works for the first reply alone until its
+    first spoken unit is out, then for both. (The engine is driven on the test's loop: the
+    test client handles one request at a time.)"""
+    from models.tables import InterviewSession
+    from server.repositories.sessions import SessionRepository
+
+    ids = [await _new(client, sample_cv, sample_jd) for _ in range(2)]
+    for sid in ids:
+        await client.post(f"/api/sessions/{sid}/next")
+    owner = await InterviewSession.select(InterviewSession.owner_id).first()
+    assert owner is not None
+    engine = app.state.services.interview
+    sessions = [await SessionRepository().get_owned(sid, owner["owner_id"]) for sid in ids]
+    for session in sessions:
+        assert session is not None
+        await engine.submit_answer(session, "I did.", max_chars=1000)
+    # Words 0-7 are the first sentence; the cleaners let it through after a few words more.
+    reply = "Thanks, that was a clear and useful example. What did you measure after the change?"
+    fake_llm.chat_replies = [reply, reply]
+    fake_llm.stream_hold_at = 3  # "Thanks, that was": no whole unit yet
+
+    async def whole(session: Any) -> str:
+        return "".join([delta async for delta in engine.stream_reply(session)])
+
+    async def started(count: int) -> bool:
+        for _ in range(50):
+            if len(fake_llm.chat_calls) >= count:
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    replies = [asyncio.create_task(whole(session)) for session in sessions]
+    assert await started(1)
+    assert not await started(2)  # the second reply waits
+    fake_llm.stream_hold_at = 13  # the first reply's first sentence is out
+    assert await started(2)
+    fake_llm.stream_hold_at = None
+    assert [text.strip() for text in await asyncio.gather(*replies)] == [reply, reply]
 
 
 async def test_a_note_for_an_answer_the_candidate_went_on_with_is_written_again(

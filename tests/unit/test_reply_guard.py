@@ -23,6 +23,7 @@ from server.services.reply_guard import (
     ReplyPlan,
     guard_reply,
 )
+from server.voice.sentences import SentenceSplitter
 from tests.helpers import interview_records
 
 ANSWER = (
@@ -135,8 +136,20 @@ async def test_clauses_are_released_while_the_model_is_still_writing() -> None:
     model = Model("Thanks, that sounds like a solid migration plan, well done. " + QUESTION, 2)
     stream = guard_reply(model.stream(), PLAN)
     first = await anext(stream)
-    assert first == "Thanks, that sounds like a solid migration plan,"
+    assert first == "Thanks, that sounds like a solid migration plan, "
     assert model.read * 2 < len(first) + 8
+    await stream.aclose()
+
+
+async def test_a_released_sentence_can_be_voiced_at_once() -> None:
+    """The speech stage cuts a sentence at its period only once it sees what follows ("3." may
+    become "3.5"), and the guard releases the next sentence only whole: the space after the
+    period is released with the sentence, so its audio does not wait for the next one."""
+    model = Model("Thanks, that is a clear example. What did you measure after the change?", 2)
+    stream = guard_reply(model.stream(), PLAN)
+    first = await anext(stream)
+    assert SentenceSplitter().push(first) == ["Thanks, that is a clear example."]
+    assert model.read < len(model.deltas)  # the second sentence is still being written
     await stream.aclose()
 
 
@@ -145,7 +158,7 @@ async def test_later_sentences_are_released_whole() -> None:
     sentence behind; one in the first sentence is marked as a break."""
     model = Model("Great. I designed the Postgres schema, and with Redis caching we cut it.", 2)
     pieces = [d async for d in guard_reply(model.stream(), PLAN)]
-    assert pieces == ["Great.", f" {QUESTION}"]
+    assert pieces == ["Great. ", QUESTION]
     said, _ = await run("That sounds like a big migration, I designed the Postgres schema.")
     assert said == f"That sounds like a big migration, … {QUESTION}"
 
