@@ -41,6 +41,7 @@ def build_services(settings: Settings, llm: ChatModel) -> Services:
             message_repo,
             after_reply=notes.schedule if settings.notes_during_interview else None,
             activity=activity,
+            first_words_in_turn=settings.llm_first_words_in_turn,
         ),
         feedback=FeedbackService(
             llm,

@@ -76,6 +76,10 @@ class Settings:
     # Send the answer so far while the candidate speaks, so the reply starts from a warm prompt
     # cache. On for the embedded server; opt-in by URL (a hosted API bills every request).
     llm_prefill: bool = True
+    # Replies get the model one at a time until their first spoken unit, so that two answers
+    # ending together do not both wait at half speed. On for the embedded server (a few
+    # cores); off by URL (a GPU server batches many replies at full speed).
+    llm_first_words_in_turn: bool = True
     # Interview
     # Write each answer's feedback note in the background once the reply to it is generated
     # (the model is idle while the reply is spoken), so the report is ready soon after the end.
@@ -138,6 +142,7 @@ class Settings:
             llm_threads=_int(env, "VIVA_LLM_THREADS", min(os.cpu_count() or 2, 8), 1, 256),
             llm_may_adjust_score=_flag(env, "VIVA_LLM_ADJUST_SCORE", bool(base_url)),
             llm_prefill=_flag(env, "VIVA_LLM_PREFILL", not base_url),
+            llm_first_words_in_turn=_flag(env, "VIVA_LLM_FIRST_WORDS_IN_TURN", not base_url),
             llm_context_tokens=_int(env, "VIVA_LLM_CONTEXT_TOKENS", 8192, 2048, 131072),
             llm_slots=_int(env, "VIVA_LLM_SLOTS", 2, 1, 16),
             notes_during_interview=_flag(env, "VIVA_NOTES_DURING_INTERVIEW", True),

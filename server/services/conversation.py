@@ -8,6 +8,7 @@ interview's status changes underneath (closing line, end, another tab).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from typing import Any
 
 from server.repositories.records import SessionRecord
@@ -70,8 +71,10 @@ class InterviewConversation:
 
     async def stream_interviewer_reply(self) -> AsyncIterator[str]:
         session = await self._session()
-        async for delta in self.engine.stream_reply(session):
-            yield delta
+        # Closed with this stream: the reply stops the model and gives up its turn at once.
+        async with aclosing(self.engine.stream_reply(session)) as deltas:
+            async for delta in deltas:
+                yield delta
 
     async def save_interviewer_turn(
         self, text: str, *, interrupted: bool, timings: Mapping[str, float]

@@ -133,7 +133,10 @@ class InterviewEngine:
         *,
         after_reply: AfterReply | None = None,
         activity: InterviewActivity | None = None,
+        first_words_in_turn: bool = False,
     ) -> None:
+        """``first_words_in_turn``: replies get the model one at a time until their first
+        spoken unit (``stream_reply``); for a model on a few local cores."""
         self.llm = llm
         self.sessions = sessions
         self.messages = messages
@@ -145,7 +148,7 @@ class InterviewEngine:
         self._first_reads = asyncio.Lock()
         self._reading: dict[str, asyncio.Task[None]] = {}
         # Replies are computed one at a time until their first spoken unit (``stream_reply``).
-        self._first_words = asyncio.Lock()
+        self._first_words = asyncio.Lock() if first_words_in_turn else None
 
     async def state(self, session: SessionRecord) -> InterviewState:
         return interview_state(session, await self.messages.list_for_session(session.id))
@@ -189,7 +192,7 @@ class InterviewEngine:
 
     async def stream_reply(
         self, session: SessionRecord, *, end_now: bool = False
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Text deltas of the next interviewer message, cleaned (``clean_stream``) and kept in
         role (``guard_reply``). Nothing is stored: see ``save_reply``."""
         history = await self.messages.list_for_session(session.id)
@@ -212,19 +215,21 @@ class InterviewEngine:
         # First words first: when two interviews' answers end together, the two cores give
         # one reply its first spoken unit at full speed, then the other, instead of both at
         # half speed; the rest of each reply is computed alongside while the first is spoken.
-        await self._first_words.acquire()
-        first_unit: SentenceSplitter | None = SentenceSplitter()
+        turn = self._first_words
+        if turn is not None:
+            await turn.acquire()
+        first_unit = SentenceSplitter()
         try:
             with self.activity.using(session.public_id):
                 async with aclosing(model), aclosing(clean_stream(model)) as cleaned:
                     async for delta in guard_reply(cleaned, plan, log_as=session.public_id):
-                        if first_unit is not None and first_unit.push(delta):
-                            first_unit = None
-                            self._first_words.release()
+                        if turn is not None and first_unit.push(delta):
+                            turn.release()
+                            turn = None
                         yield delta
         finally:
-            if first_unit is not None:
-                self._first_words.release()
+            if turn is not None:
+                turn.release()
         # Generated (not cut short by the candidate going on): the model is free while the
         # reply is read or spoken, so background work on the answer may start now.
         if self.after_reply is not None and history and history[-1].role == "user":

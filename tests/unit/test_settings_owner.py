@@ -13,6 +13,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.embedded_llm and s.llm_profile == "quality"
     assert s.resolved_database_url == f"sqlite:///{tmp_path / 'viva.sqlite3'}"
     assert s.default_questions == 8 and s.max_upload_bytes == 5 * 1024 * 1024
+    assert s.llm_prefill and s.llm_first_words_in_turn  # tuned for a model on local cores
 
 
 def test_external_llm_and_postgres() -> None:
@@ -24,6 +25,7 @@ def test_external_llm_and_postgres() -> None:
         }
     )
     assert not s.embedded_llm and s.llm_model == "qwen2.5:7b"
+    assert not s.llm_prefill and not s.llm_first_words_in_turn  # a server that batches
     assert s.resolved_database_url == "postgresql://u:p@db/viva"
 
 
