@@ -82,7 +82,8 @@ class Settings:
     llm_first_words_in_turn: bool = True
     # Interview
     # Write each answer's feedback note in the background once the reply to it is generated
-    # (the model is idle while the reply is spoken), so the report is ready soon after the end.
+    # (while the reply is spoken and the next answer given), so the report is ready soon after
+    # the end.
     notes_during_interview: bool = True
     default_questions: int = 8
     min_questions: int = 3

@@ -3,13 +3,14 @@
 As soon as the interviewer's reply to an answer has been generated, a note for the answer is
 written in the background: one strength and one area to improve, a sentence each (the
 report quotes the answer's sentence each is about). A note needs only the role, the question
-and the answer, so its prompt is those and a short request (~150 tokens), and it is written
-in a llama.cpp slot of its own (``NOTES_CONVERSATION``; the embedded server keeps one for
-it). The interview's slot is never touched by a note: a note still being written when the
+and the answer, so its prompt is those and the instructions (~200 tokens, of which the role
+and the instructions are read once per interview: ~90 per note), and it is written in a
+llama.cpp slot of its own (``NOTES_CONVERSATION``; the embedded server keeps one for it).
+The interview's slot is never touched by a note: a note still being written when the
 next answer ends is computed alongside that answer's prefill and reply instead of ahead of
 them (two sequences in one batch), and the interview's prompt cache stays exactly the
-conversation. A note takes ~10-15 s on the 1.5B model on two cores while the candidate's
-speech is transcribed.
+conversation. A note takes ~6-25 s on the 1.5B model on two cores (p50 ~11 s), depending on
+what else runs: the candidate's speech being transcribed and prefilled, or the next reply.
 
 A note gives way to other interviews: while another interview is using the model
 (``activity.py``), the note is left for the report, because two cores cannot write notes
