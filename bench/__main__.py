@@ -36,10 +36,10 @@ DEFAULT_CONCURRENCY = {"quality": [1, 2, 4], "fast": [1]}
 # turns: the p50 is then a turn of two interviews in progress, and the first turns are
 # reported on their own. Four at once: first answers only (time).
 DEFAULT_CONC_TURNS = {2: 3, 4: 1}
-# Naive turns: each re-reads the whole prompt (~30-40 s on quality). One turn each keeps
-# `make bench` well inside 15 minutes; the speed-ups measured (5-11x) are far from the 3x
-# target. ``--naive-turns 6`` runs the whole interview.
-DEFAULT_NAIVE_TURNS = {"quality": 1, "fast": 1}
+# Naive turns: each re-reads the whole prompt (~30-40 s on quality). One turn per profile
+# keeps `make bench` well inside 15 minutes; the speed-ups measured (5-11x) are far from the
+# 3x target. ``--naive-turns 6`` runs the whole interview.
+DEFAULT_NAIVE_TURNS = 1
 
 
 def conc_turns(spec: str) -> dict[int, int]:
@@ -218,14 +218,13 @@ def run_profile(
         save(result)
 
         t0 = time.perf_counter()
-        naive_turns = min(args.naive_turns or DEFAULT_NAIVE_TURNS.get(profile, 1), args.turns)
-        _log(f"{profile}: naive pipeline, {naive_turns} turn(s) (app server stopped)")
+        _log(f"{profile}: naive pipeline, {args.naive_turns} turn(s) (app server stopped)")
         with naive.stderr_to(out_dir / f"naive-{profile}.log"):
             naive_run = naive.run(
                 profile,
                 data_dir / "models",
                 answers,
-                turns=naive_turns,
+                turns=args.naive_turns,
                 questions=args.questions,
                 first_question=single.get("first_question", ""),
             )
@@ -301,10 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=6, help="spoken turns in the single interview")
     parser.add_argument("--questions", type=int, default=8, help="interview length for feedback")
     parser.add_argument(
-        "--naive-turns",
-        type=int,
-        default=0,
-        help="turns of the naive pipeline (default: 1)",
+        "--naive-turns", type=int, default=DEFAULT_NAIVE_TURNS, help="turns of the naive pipeline"
     )
     parser.add_argument(
         "--concurrency",
@@ -325,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.profiles, args.turns, args.questions, args.concurrency = "fast", 2, 3, "1,2"
         args.conc_turns = args.conc_turns or "2:2"
+    args.naive_turns = min(args.naive_turns, args.turns)
     args.questions = max(args.questions, args.turns + 1)
     args.concurrency = [int(x) for x in str(args.concurrency).split(",") if x]
     args.conc_turns = conc_turns(args.conc_turns)
