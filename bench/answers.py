@@ -34,7 +34,8 @@ ANSWERS = [
 LEAD_IN_S = 0.4
 
 
-def _write_wav(path: Path, audio: Pcm16) -> None:
+def write_wav(path: Path, audio: Pcm16) -> None:
+    """Write 16-bit mono ``audio`` to ``path`` atomically (a half-written file never stays)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with wave.open(str(tmp), "wb") as wav:
@@ -63,6 +64,6 @@ def load_answers(cache_dir: Path, tts: object | None = None) -> list[tuple[str, 
             audio = Pcm16(
                 lead_in + resample(voice, INPUT_SAMPLE_RATE_HZ).data, INPUT_SAMPLE_RATE_HZ
             )
-            _write_wav(path, audio)
+            write_wav(path, audio)
         out.append((text, read_wav(path)))
     return out

@@ -194,6 +194,13 @@ def table_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         add("  p50 / floor", ratio(v2v.get("p50"), floor.get("total_ms")), "", "×")
         first = (r.get("components") or {}).get("llm", {}).get("first_unit_tokens_p50")
         add("  first spoken unit (p50, ~tokens)", first)
+        for side, ab in (r.get("endpoint_ab") or {}).items():
+            lat, eot = ab.get("voice_to_voice_ms", {}), ab.get("end_of_turn_ms", {})
+            add(
+                f"end of turn: {side}: v2v p50 / p95, end of turn p50",
+                f"{_fmt(lat.get('p50'))} / {_fmt(lat.get('p95'))} ms, "
+                f"{_fmt(eot.get('p50'))} ms (n={lat.get('n')})",
+            )
         single = v2v.get("p50")
         for level, c in sorted((r.get("concurrency") or {}).items(), key=lambda kv: int(kv[0])):
             lat = c.get("voice_to_voice_ms", {})

@@ -44,8 +44,11 @@ def vm_hwm_mb(pid: int) -> float | None:
 
 
 class ServerProcess:
-    def __init__(self, profile: str, data_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self, profile: str, data_dir: Path, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.profile = profile
+        self.extra_env = env or {}
         self.data_dir = data_dir
         self.log_path = log_path
         self.port = free_port()
@@ -65,6 +68,7 @@ class ServerProcess:
             "VIVA_PORT": str(self.port),
             "VIVA_LLM_MODEL": self.profile,
             "VIVA_DATABASE_URL": "",
+            **self.extra_env,
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")  # this run only: the LLM numbers are parsed from it

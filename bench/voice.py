@@ -27,11 +27,13 @@ async def interview(
     feedback: bool = False,
     start_delay_s: float = 0.0,
     first: int = 0,
+    settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Create an interview, hear the first question, answer ``turns`` questions by voice.
 
     With ``feedback``, the remaining questions are answered by text over HTTP, then the
     feedback report is generated and timed (the interview has ended when it is requested).
+    ``settings``: a settings message sent first (e.g. ``{"silence_ms": 700}``).
     """
     await asyncio.sleep(start_delay_s)
     out: dict[str, Any] = {"turns": [], "errors": []}
@@ -41,6 +43,8 @@ async def interview(
         client = await VoiceClient.open(base_url, sid, http.cookies["viva_owner"])
         try:
             await client.until("hello")
+            if settings:
+                await client.send({"type": "settings", **settings})
             started = time.perf_counter()
             await client.send({"type": "start"})
             await client.until_progress("answer", timeout_s=900)

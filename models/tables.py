@@ -5,6 +5,7 @@ from __future__ import annotations
 from piccolo.columns import (
     JSON,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
@@ -27,6 +28,8 @@ class InterviewSession(Table, tablename="sessions"):
     job_description_text = Text()
     status = Varchar(length=20, default="in_progress")  # in_progress | completed
     question_target = Integer(default=8)
+    # Keep each spoken answer's audio (for "play my answer" and the second transcription pass).
+    record_audio = Boolean(default=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -43,6 +46,23 @@ class Message(Table, tablename="messages"):
     audio_duration_ms = Integer(null=True, default=None)
     timings = JSON(null=True, default=None)
     interrupted = Boolean(default=False)
+    # Candidate answers whose text changed after it was first stored: the text as first stored
+    # (heard live, or typed) and what changed it: "second_pass" (re-transcribed whole from the
+    # recording) or "candidate" (corrected by the candidate). Null while unchanged.
+    original_content = Text(null=True, default=None)
+    revised_by = Varchar(length=16, null=True, default=None)
+    created_at = Timestamptz()
+
+
+class Recording(Table, tablename="recordings"):
+    """The audio of one spoken answer: 16 kHz mono PCM16, personal data like the transcript
+    (owner-only, deleted with its session)."""
+
+    id: Serial
+    session = ForeignKey(references=InterviewSession, on_delete=OnDelete.cascade, index=True)
+    message = ForeignKey(references=Message, on_delete=OnDelete.cascade, unique=True, index=True)
+    sample_rate_hz = Integer()
+    pcm = Bytea()
     created_at = Timestamptz()
 
 
@@ -65,4 +85,9 @@ class Feedback(Table, tablename="feedback"):
     score_adjustment = Integer(default=0)  # at most ±1, only from a capable model by URL
     adjustment_reason = Text(null=True, default=None)
     written_by = Varchar(length=20, default="model")  # model | model+evidence | evidence
+    # Per answer: a stronger version from the candidate's own sentences (feedback/coaching.py).
+    coaching = JSON(null=True, default=None)
     timings = JSON(null=True, default=None)
+    # sha256 of the answers (id and text) the report was built on: once an answer is corrected
+    # or re-transcribed, the stored report no longer matches the transcript and is out of date.
+    answers_sha256 = Varchar(length=64, null=True, default=None)

@@ -1,9 +1,11 @@
 """Screenshots of the web app for docs/screenshots/: home, new interview, the voice room
 mid-turn, the report (desktop and phone width) and the PDF's first page.
 
-Runs the real app on a throwaway SQLite database with the fake interviewer from the tests and
-the real speech engines, in Debian's headless Chromium; the candidate's voice in the room shot
-is Piper's, spoken into Chromium's fake microphone. Usage:
+Runs the real app on a throwaway SQLite database with its real default engines: the embedded
+model asks the questions and writes the notes of every report shown, the evidence rubric
+scores them; the pages are taken in Debian's headless Chromium, and the candidate's voice in
+the room shot is Piper's, spoken into Chromium's fake microphone. Takes about ten minutes on
+two cores (the model answers every typed answer, as in a real interview). Usage:
 ``.venv/bin/python scripts/screenshots.py [OUT_DIR]`` (default docs/screenshots; needs
 ``chromium``, ``playwright`` and ``pdftoppm``).
 """
@@ -41,7 +43,8 @@ from server.settings import Settings  # noqa: E402
 from server.voice.engines import SpeechEngines, load_speech_engines  # noqa: E402
 from tests.e2e.test_browser import CHROMIUM_ARGS  # noqa: E402
 from tests.e2e.test_voice_room import SPEAK_INTO_MIC  # noqa: E402
-from tests.fakes import FakeChatModel  # noqa: E402
+
+MODEL_TIMEOUT_MS = 600_000  # one reply or report on two cores, with room to spare
 
 
 def _free_port() -> int:
@@ -51,7 +54,8 @@ def _free_port() -> int:
         return port
 
 
-def _serve(llm: FakeChatModel, speech: SpeechEngines) -> tuple[str, Any]:
+def _serve(speech: SpeechEngines) -> tuple[str, Any]:
+    """The app with its real LLM (started by its own lifespan), on a free port."""
     import dataclasses
 
     import uvicorn
@@ -64,15 +68,15 @@ def _serve(llm: FakeChatModel, speech: SpeechEngines) -> tuple[str, Any]:
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, llm=llm, speech=speech),
+            create_app(settings, speech=speech),
             host="127.0.0.1",
             port=port,
             log_level="warning",
         )
     )
     threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    while not server.started:  # the embedded model loads first (a few seconds)
+        time.sleep(0.1)
     return f"http://127.0.0.1:{port}", server
 
 
@@ -93,13 +97,19 @@ def _create(page: Page, title: str, company: str, questions: int = 3) -> str:
 
 
 def _interview(page: Page, session_id: str, answers: list[str], *, finish: bool) -> None:
+    """A typed interview through the API, as the keyboard path holds one: the real model
+    replies to each answer, and writes the report's notes."""
     base = f"/api/sessions/{session_id}"
-    page.request.post(f"{base}/next")
+    assert page.request.post(f"{base}/next", timeout=MODEL_TIMEOUT_MS).ok
     for answer in answers:
-        assert page.request.post(f"{base}/answers", data={"text": answer}).ok
+        reply = page.request.post(
+            f"{base}/answers", data={"text": answer}, timeout=MODEL_TIMEOUT_MS
+        )
+        assert reply.ok, reply.text()
     if finish:
-        page.request.post(f"{base}/end")
-        assert page.request.post(f"{base}/feedback").ok
+        assert page.request.post(f"{base}/end", timeout=MODEL_TIMEOUT_MS).ok
+        report = page.request.post(f"{base}/feedback", timeout=MODEL_TIMEOUT_MS)
+        assert report.ok, report.text()
 
 
 def _spoken_wav_base64(speech: SpeechEngines, text: str) -> str:
@@ -117,7 +127,6 @@ def _spoken_wav_base64(speech: SpeechEngines, text: str) -> str:
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    llm = FakeChatModel()
     speech = asyncio.run(
         load_speech_engines(
             stt_model_dir=None,
@@ -139,13 +148,18 @@ def main() -> None:
         w.setsampwidth(2)
         w.setframerate(48_000)
         w.writeframes(b"\x00\x00" * 96_000)
-    base_url, server = _serve(llm, speech)
+    base_url, server = _serve(speech)
+    # A candidate of mixed strength, so the report shows strengths, real gaps and coaching:
+    # a measured story, an approach without an example, and a short answer.
     answers = [
-        "At Fernway I led the billing migration: we moved payments to an idempotent FastAPI "
-        "service on PostgreSQL and cut failed payments by 40%.",
-        "I start from the access patterns, then add indexes and check the query plans; "
-        "for the claims table we partitioned by month.",
-        "I wrote the incident review after a queue outage and we added alerting on lag.",
+        "At Parcelly I owned the order tracking API. Last year it timed out at peak, so I "
+        "profiled it, found an N plus one query in the Django ORM and rewrote it with "
+        "select_related and two PostgreSQL indexes. As a result p95 went from 900 to 180 "
+        "milliseconds, and I added a latency alert so we would see it coming next time.",
+        "I usually start from the access patterns, then I add indexes and check the query "
+        "plans with EXPLAIN ANALYZE before and after. For big tables we partition by month.",
+        "We had a queue outage once and the team fixed it. I think we added some alerting "
+        "afterwards.",
     ]
     try:
         with sync_playwright() as p:
@@ -163,12 +177,12 @@ def main() -> None:
                 base_url=base_url, viewport={"width": 1280, "height": 900}, device_scale_factor=1
             )
             page = context.new_page()
-            page.set_default_timeout(60_000)
+            page.set_default_timeout(MODEL_TIMEOUT_MS)
             page.add_init_script(SPEAK_INTO_MIC)
             page.goto("/")  # gets the owner cookie
 
             # History for the progress chart: two roles, several scores.
-            # (The score comes from the evidence rubric; the fake model only writes the text.)
+            # (The score comes from the evidence rubric; the model writes the notes.)
             for title, company in [
                 ("Senior Python Backend Engineer", "Acme"),
                 ("Data Analyst", "Northwind"),

@@ -23,11 +23,11 @@ from server.ai.llm import ChatModel, OpenAIChatModel
 from server.container import Services, build_services
 from server.database import migrate
 from server.errors import AppError
+from server.feedback.notes import NOTES_CONVERSATION
 from server.owner import OwnerMiddleware, OwnerSigner
 from server.routes.api import SessionController
 from server.routes.pages import PageController, static_files_router, template_config
 from server.routes.voice import VoiceConnections, voice_socket
-from server.services.notes import NOTES_CONVERSATION
 from server.settings import Settings
 from server.voice.engines import SpeechEngines, load_speech_engines
 
@@ -42,6 +42,7 @@ _HTTP_CODES = {
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    416: "range_not_satisfiable",
     422: "validation_error",
     429: "too_many_requests",
 }
@@ -55,7 +56,11 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
     if exc.status_code >= 500:
         logger.warning("%s: %s", exc.code, exc.message)
-    return Response(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+    return Response(
+        error_body(exc.code, exc.message, exc.details),
+        status_code=exc.status_code,
+        headers=exc.headers or None,
+    )
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -90,6 +95,13 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
         speech_loading = asyncio.create_task(
             load_speech_engines(
                 stt_model_dir=settings.stt_model_dir or None,
+                stt_model=settings.stt_model,
+                models_dir=settings.models_dir,
+                stt_keep_fillers=settings.stt_keep_fillers,
+                second_pass_model=settings.stt_second_pass_model
+                if settings.stt_second_pass
+                else None,
+                turn_model=settings.turn_model != "off",
                 stt_device=settings.stt_device,
                 stt_compute_type=settings.stt_compute_type,
                 stt_beam_size=settings.stt_beam_size,

@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.ai.llm import ChatModel
+from server.feedback.notes import AnswerNotes
+from server.feedback.service import FeedbackService
 from server.repositories.feedback import FeedbackRepository
-from server.repositories.sessions import MessageRepository, SessionRepository
+from server.repositories.sessions import (
+    MessageRepository,
+    RecordingRepository,
+    SessionRepository,
+)
 from server.services.activity import InterviewActivity
-from server.services.feedback import FeedbackService
+from server.services.corrections import CorrectionService
 from server.services.interview import InterviewEngine
-from server.services.notes import AnswerNotes
+from server.services.recordings import RecordingService
+from server.services.revisions import AnswerRevisions
 from server.services.sessions import SessionService
 from server.settings import Settings
 
@@ -22,7 +29,10 @@ class Services:
     sessions: SessionService
     interview: InterviewEngine
     feedback: FeedbackService
+    corrections: CorrectionService
     notes: AnswerNotes
+    recordings: RecordingService
+    revisions: AnswerRevisions
 
 
 def build_services(settings: Settings, llm: ChatModel) -> Services:
@@ -31,6 +41,15 @@ def build_services(settings: Settings, llm: ChatModel) -> Services:
     activity = InterviewActivity()
     notes = AnswerNotes(llm, activity)
     sessions = SessionService(settings, session_repo, message_repo, on_delete=notes.forget)
+    feedback = FeedbackService(
+        llm,
+        sessions,
+        session_repo,
+        message_repo,
+        FeedbackRepository(),
+        notes,
+        model_may_adjust_score=settings.llm_may_adjust_score,
+    )
     return Services(
         settings=settings,
         llm=llm,
@@ -43,14 +62,15 @@ def build_services(settings: Settings, llm: ChatModel) -> Services:
             activity=activity,
             first_words_in_turn=settings.llm_first_words_in_turn,
         ),
-        feedback=FeedbackService(
-            llm,
-            sessions,
-            session_repo,
-            message_repo,
-            FeedbackRepository(),
-            notes,
-            model_may_adjust_score=settings.llm_may_adjust_score,
+        feedback=feedback,
+        corrections=CorrectionService(
+            sessions, message_repo, feedback, max_answer_chars=settings.max_answer_chars
         ),
         notes=notes,
+        recordings=RecordingService(settings, sessions, session_repo, RecordingRepository()),
+        revisions=AnswerRevisions(
+            message_repo,
+            FeedbackRepository(),
+            notes if settings.notes_during_interview else None,
+        ),
     )

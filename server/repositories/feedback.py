@@ -33,6 +33,8 @@ def _record(row: Mapping[str, Any]) -> FeedbackRecord:
         adjustment_reason=row["adjustment_reason"],
         written_by=row["written_by"],
         timings=_load(row["timings"]),
+        coaching=_load(row["coaching"]),
+        answers_sha256=row["answers_sha256"],
     )
 
 
@@ -61,7 +63,12 @@ class FeedbackRepository:
         adjustment_reason: str | None = None,
         written_by: str = "model",
         timings: dict[str, Any] | None = None,
+        coaching: list[dict[str, Any]] | None = None,
+        answers_sha256: str | None = None,
+        replace: bool = False,
     ) -> FeedbackRecord:
+        """Store the session's report; ``replace``: in place of the one stored (in one
+        transaction, so the old report stays readable until the new one is there)."""
         row = Feedback(
             session=session_id,
             interview_score=interview_score,
@@ -77,8 +84,13 @@ class FeedbackRepository:
             adjustment_reason=adjustment_reason,
             written_by=written_by,
             timings=_dump(timings),
+            coaching=_dump(coaching),
+            answers_sha256=answers_sha256,
         )
-        await row.save()
+        async with Feedback._meta.db.transaction():
+            if replace:
+                await Feedback.delete().where(Feedback.session == session_id)
+            await row.save()
         stored = await self.get_for_session(session_id)
         assert stored is not None
         return stored

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 MessageRole = Literal["assistant", "user"]
 SessionStatus = Literal["in_progress", "completed"]
+RevisedBy = Literal["second_pass", "candidate"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class SessionRecord:
     question_target: int
     created_at: datetime
     updated_at: datetime
+    record_audio: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,16 @@ class MessageRecord:
     timings: dict[str, Any] | None
     interrupted: bool
     created_at: datetime
+    original_content: str | None = None
+    """The text as first stored, when it has been revised since (else None)."""
+    revised_by: RevisedBy | None = None
+
+
+@dataclass(frozen=True)
+class RecordingRecord:
+    message_id: int
+    sample_rate_hz: int
+    pcm: bytes
 
 
 @dataclass(frozen=True)
@@ -69,3 +81,7 @@ class FeedbackRecord:
     adjustment_reason: str | None = None
     written_by: str = "model"
     timings: dict[str, Any] | None = None
+    coaching: list[dict[str, Any]] | None = None
+    answers_sha256: str | None = None
+    """What the report was built on (``feedback.service.answers_sha256``); None before it was
+    recorded."""

@@ -7,8 +7,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from models.tables import Feedback, InterviewSession, Message
-from server.repositories.records import MessageRecord, SessionRecord, SessionSummary
+from models.tables import Feedback, InterviewSession, Message, Recording
+from server.repositories.records import (
+    MessageRecord,
+    RecordingRecord,
+    RevisedBy,
+    SessionRecord,
+    SessionSummary,
+)
 
 
 def _now() -> datetime:
@@ -34,6 +40,7 @@ def _session(row: Mapping[str, Any]) -> SessionRecord:
         question_target=row["question_target"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        record_audio=bool(row["record_audio"]),
     )
 
 
@@ -48,6 +55,8 @@ def _message(row: Mapping[str, Any]) -> MessageRecord:
         timings=_json(row["timings"]),
         interrupted=bool(row["interrupted"]),
         created_at=row["created_at"],
+        original_content=row["original_content"],
+        revised_by=row["revised_by"],
     )
 
 
@@ -136,6 +145,11 @@ class SessionRepository:
             for r in rows
         ]
 
+    async def set_record_audio(self, session_id: int, record_audio: bool) -> None:
+        await InterviewSession.update(
+            {InterviewSession.record_audio: record_audio, InterviewSession.updated_at: _now()}
+        ).where(InterviewSession.id == session_id)
+
     async def set_status(self, session_id: int, status: str) -> None:
         await InterviewSession.update(
             {InterviewSession.status: status, InterviewSession.updated_at: _now()}
@@ -145,6 +159,7 @@ class SessionRepository:
         # Explicit child deletes so SQLite without foreign-key enforcement loses nothing either.
         async with InterviewSession._meta.db.transaction():
             await Feedback.delete().where(Feedback.session == session_id)
+            await Recording.delete().where(Recording.session == session_id)
             await Message.delete().where(Message.session == session_id)
             await InterviewSession.delete().where(InterviewSession.id == session_id)
 
@@ -191,3 +206,73 @@ class MessageRepository:
     async def list_for_session(self, session_id: int) -> list[MessageRecord]:
         rows = await Message.select().where(Message.session == session_id).order_by(Message.id)
         return [_message(r) for r in rows]
+
+    async def revise(self, message_id: int, text: str, *, revised_by: RevisedBy) -> None:
+        """Replace an answer's text, keeping the text as first stored in ``original_content``."""
+        row = (
+            await Message.select(Message.content, Message.original_content)
+            .where(Message.id == message_id)
+            .first()
+        )
+        if row is None:
+            return
+        original = (
+            row["original_content"] if row["original_content"] is not None else row["content"]
+        )
+        await Message.update(
+            {
+                Message.content: text,
+                Message.original_content: original,
+                Message.revised_by: revised_by,
+            }
+        ).where(Message.id == message_id)
+
+    async def restore_original(self, message_id: int) -> None:
+        """Put an answer back as first stored (its text set back to ``original_content``)."""
+        row = await Message.select(Message.original_content).where(Message.id == message_id).first()
+        if row is None or row["original_content"] is None:
+            return
+        await Message.update(
+            {
+                Message.content: row["original_content"],
+                Message.original_content: None,
+                Message.revised_by: None,
+            }
+        ).where(Message.id == message_id)
+
+
+class RecordingRepository:
+    """Answer audio. Callers check ownership through the session first."""
+
+    async def save(
+        self, session_id: int, message_id: int, *, sample_rate_hz: int, pcm: bytes
+    ) -> None:
+        """Store (or, for an answer the candidate went on with, replace) one answer's audio."""
+        async with Recording._meta.db.transaction():
+            await Recording.delete().where(Recording.message == message_id)
+            await Recording(
+                session=session_id,
+                message=message_id,
+                sample_rate_hz=sample_rate_hz,
+                pcm=pcm,
+                created_at=_now(),
+            ).save()
+
+    async def get(self, session_id: int, message_id: int) -> RecordingRecord | None:
+        row = (
+            await Recording.select(Recording.message, Recording.sample_rate_hz, Recording.pcm)
+            .where((Recording.session == session_id) & (Recording.message == message_id))
+            .first()
+        )
+        if row is None:
+            return None
+        return RecordingRecord(
+            message_id=row["message"], sample_rate_hz=row["sample_rate_hz"], pcm=bytes(row["pcm"])
+        )
+
+    async def message_ids(self, session_id: int) -> set[int]:
+        rows = await Recording.select(Recording.message).where(Recording.session == session_id)
+        return {r["message"] for r in rows}
+
+    async def delete_for_session(self, session_id: int) -> None:
+        await Recording.delete().where(Recording.session == session_id)

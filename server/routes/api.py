@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 
 from server.container import Services
 from server.errors import AIServiceError, NotFound
+from server.routes.ranges import ranged_response
 from server.routes.schemas import (
     AnswerIn,
+    CorrectionIn,
+    CorrectionOut,
     CreateSessionForm,
     FeedbackOut,
     MessageOut,
     ProgressOut,
+    RecordingIn,
+    RecordingOut,
     ScoreOut,
     SessionOut,
     SessionSummaryOut,
@@ -70,7 +75,12 @@ class SessionController(Controller):
     ) -> SessionOut:
         session = await services.sessions.get(session_id, owner_id)
         messages = await services.sessions.messages_of(session)
-        return SessionOut.of(session, messages, await services.interview.state(session))
+        return SessionOut.of(
+            session,
+            messages,
+            await services.interview.state(session),
+            with_audio=await services.recordings.recorded_message_ids(session),
+        )
 
     @delete("/{session_id:str}", summary="Delete a session with its messages and feedback")
     async def delete_session(
@@ -119,6 +129,26 @@ class SessionController(Controller):
             answer=MessageOut.of(answer), reply=MessageOut.of(reply), progress=ProgressOut.of(state)
         )
 
+    @patch(
+        "/{session_id:str}/messages/{message_id:int}",
+        summary="Correct the text of one of my answers (the original is kept)",
+    )
+    async def correct_answer(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+        message_id: FromPath[int],
+        data: JSONBody[CorrectionIn],
+    ) -> CorrectionOut:
+        correction = await services.corrections.correct_answer(
+            session_id, owner_id, message_id, data.text
+        )
+        recorded = await services.recordings.recorded_message_ids(
+            await services.sessions.get(session_id, owner_id)
+        )
+        return CorrectionOut.of(correction, has_audio=message_id in recorded)
+
     @post("/{session_id:str}/end", status_code=200, summary="End the interview now")
     async def end(
         self,
@@ -138,7 +168,7 @@ class SessionController(Controller):
     @post(
         "/{session_id:str}/feedback",
         status_code=200,
-        summary="Generate (once) and return the feedback report",
+        summary="Generate (once; again after an answer was corrected) and return the report",
     )
     async def create_feedback(
         self,
@@ -146,8 +176,8 @@ class SessionController(Controller):
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> FeedbackOut:
-        record = await services.feedback.generate_feedback(session_id, owner_id)
-        return FeedbackOut.of(session_id, record)
+        report = await services.feedback.generate_report(session_id, owner_id)
+        return FeedbackOut.of(session_id, report)
 
     @get(
         "/{session_id:str}/score",
@@ -168,7 +198,62 @@ class SessionController(Controller):
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> FeedbackOut:
-        record = await services.feedback.get_feedback(session_id, owner_id)
-        if record is None:
+        report = await services.feedback.get_report(session_id, owner_id)
+        if report is None:
             raise NotFound("This session has no feedback yet.")
-        return FeedbackOut.of(session_id, record)
+        return FeedbackOut.of(session_id, report)
+
+    @get(
+        "/{session_id:str}/messages/{message_id:int}/audio",
+        media_type="audio/wav",
+        summary="One answer's recorded audio (WAV; byte ranges supported)",
+    )
+    async def answer_audio(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+        message_id: FromPath[int],
+    ) -> Response[bytes]:
+        wav = await services.recordings.wav_of(session_id, owner_id, message_id)
+        return ranged_response(
+            wav,
+            request.headers.get("range"),
+            media_type="audio/wav",
+            # The candidate's voice: never in a shared cache, nor kept by the browser.
+            headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+        )
+
+    @get("/{session_id:str}/recording", summary="Whether this session keeps its answers' audio")
+    async def get_recording(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> RecordingOut:
+        return RecordingOut.of(await services.recordings.settings_of(session_id, owner_id))
+
+    @put(
+        "/{session_id:str}/recording",
+        summary="Turn keeping this session's answers' audio on or off (from the next answer)",
+    )
+    async def set_recording(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+        data: JSONBody[RecordingIn],
+    ) -> RecordingOut:
+        return RecordingOut.of(
+            await services.recordings.set_record_audio(session_id, owner_id, data.record_audio)
+        )
+
+    @delete("/{session_id:str}/recordings", summary="Delete every recording of this session")
+    async def delete_recordings(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> None:
+        await services.recordings.delete_all(session_id, owner_id)

@@ -125,6 +125,7 @@ class PageController(Controller):
             messages=messages,
             state=state,
             max_answer_chars=services.settings.max_answer_chars,
+            server_records=services.recordings.server_records,
         )
 
     @get("/sessions/{session_id:str}/report", name="report")
@@ -181,13 +182,20 @@ def _page(template: str, page: str, **context: Any) -> Template:
 async def _report_context(services: Services, owner_id: str, session_id: str) -> dict[str, Any]:
     session = await services.sessions.get(session_id, owner_id)
     messages: list[MessageRecord] = await services.sessions.messages_of(session)
-    feedback: FeedbackRecord | None = await services.feedback.get_feedback(session_id, owner_id)
+    report = await services.feedback.report_of(session)
+    feedback: FeedbackRecord | None = report.feedback if report else None
+    recorded = await services.recordings.recorded_message_ids(session)
+    answers = [m for m in messages if m.role == "user"]
     return {
         "session": session,
         "messages": messages,
         "feedback": feedback,
+        "out_of_date": report is not None and report.out_of_date,
         "band": score_band(feedback.interview_score) if feedback else None,
-        "answered": any(m.role == "user" for m in messages),
+        "answered": bool(answers),
+        "max_answer_chars": services.settings.max_answer_chars,
+        # Answers with a recording to play, by message id: their number ("Play answer 2").
+        "answer_audio": {m.id: n for n, m in enumerate(answers, 1) if m.id in recorded},
     }
 
 

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar.datastructures import UploadFile
 
+from server.feedback.compose import Assessment
+from server.feedback.service import Report
 from server.repositories.records import (
-    FeedbackRecord,
     MessageRecord,
     SessionRecord,
     SessionSummary,
 )
-from server.services.feedback import Assessment
+from server.services.corrections import Correction, ReportState
 from server.services.interview import InterviewState
+from server.services.recordings import RecordingSettings
 
 
 class CreateSessionForm(msgspec.Struct):
@@ -32,6 +35,12 @@ class CreateSessionForm(msgspec.Struct):
 
 class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
     text: Annotated[str, msgspec.Meta(min_length=1, description="The candidate's typed answer")]
+
+
+class CorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: Annotated[
+        str, msgspec.Meta(description="What the candidate said, in place of the stored text")
+    ]
 
 
 class ProgressOut(msgspec.Struct):
@@ -61,9 +70,15 @@ class MessageOut(msgspec.Struct):
     audio_duration_ms: int | None
     timings: dict[str, Any] | None
     created_at: datetime
+    # A revised answer: the text as first stored, and what revised it ("second_pass": heard
+    # again from the recording; "candidate": corrected by the candidate). Null while unchanged.
+    original_content: str | None
+    revised_by: str | None
+    # Its recorded audio can be played: GET /api/sessions/{id}/messages/{message_id}/audio.
+    has_audio: bool = False
 
     @classmethod
-    def of(cls, m: MessageRecord) -> MessageOut:
+    def of(cls, m: MessageRecord, *, has_audio: bool = False) -> MessageOut:
         return cls(
             id=m.id,
             role=m.role,
@@ -74,6 +89,29 @@ class MessageOut(msgspec.Struct):
             audio_duration_ms=m.audio_duration_ms,
             timings=m.timings,
             created_at=m.created_at,
+            original_content=m.original_content,
+            revised_by=m.revised_by,
+            has_audio=has_audio,
+        )
+
+
+class CorrectionOut(msgspec.Struct):
+    """A corrected answer, and what the correction means for the stored report."""
+
+    message: MessageOut
+    answer_number: int
+    changed: bool
+    # "none": no report yet; "current": the report still matches the transcript;
+    # "out_of_date": it was written before this correction (POST …/feedback writes it again).
+    report: ReportState
+
+    @classmethod
+    def of(cls, c: Correction, *, has_audio: bool = False) -> CorrectionOut:
+        return cls(
+            message=MessageOut.of(c.message, has_audio=has_audio),
+            answer_number=c.answer_number,
+            changed=c.changed,
+            report=c.report,
         )
 
 
@@ -116,10 +154,17 @@ class SessionOut(msgspec.Struct):
     updated_at: datetime
     progress: ProgressOut
     messages: list[MessageOut]
+    # Spoken answers' audio is kept for this session (PUT …/recording), if the server keeps any.
+    record_audio: bool
 
     @classmethod
     def of(
-        cls, s: SessionRecord, messages: list[MessageRecord], state: InterviewState
+        cls,
+        s: SessionRecord,
+        messages: list[MessageRecord],
+        state: InterviewState,
+        *,
+        with_audio: Collection[int] = (),
     ) -> SessionOut:
         return cls(
             id=s.public_id,
@@ -133,7 +178,32 @@ class SessionOut(msgspec.Struct):
             created_at=s.created_at,
             updated_at=s.updated_at,
             progress=ProgressOut.of(state),
-            messages=[MessageOut.of(m) for m in messages],
+            messages=[MessageOut.of(m, has_audio=m.id in with_audio) for m in messages],
+            record_audio=s.record_audio,
+        )
+
+
+class RecordingIn(msgspec.Struct, forbid_unknown_fields=True):
+    record_audio: Annotated[
+        bool, msgspec.Meta(description="Keep this session's spoken answers' audio from now on")
+    ]
+
+
+class RecordingOut(msgspec.Struct):
+    """A session's recording choice, the server's, and which answers have audio."""
+
+    record_audio: bool
+    server_records: bool
+    keeps_audio: bool
+    recorded_message_ids: list[int]
+
+    @classmethod
+    def of(cls, r: RecordingSettings) -> RecordingOut:
+        return cls(
+            record_audio=r.record_audio,
+            server_records=r.server_records,
+            keeps_audio=r.keeps_audio,
+            recorded_message_ids=sorted(r.recorded_message_ids),
         )
 
 
@@ -162,11 +232,19 @@ class FeedbackOut(msgspec.Struct):
     adjustment_reason: str | None
     written_by: str
     timings: dict[str, Any] | None
+    # Per answer: a stronger version (its own sentences, and marked gaps) and, for the two
+    # weakest, the one thing to add. Suggestions, not a model answer.
+    coaching: list[dict[str, Any]] | None
+    # An answer was corrected (or re-transcribed) after the report was written: the report
+    # no longer matches the transcript. POST …/feedback writes it again.
+    out_of_date: bool
 
     @classmethod
-    def of(cls, public_id: str, f: FeedbackRecord) -> FeedbackOut:
+    def of(cls, public_id: str, report: Report) -> FeedbackOut:
+        f = report.feedback
         return cls(
             session_id=public_id,
+            out_of_date=report.out_of_date,
             score=f.interview_score,
             strengths=f.strengths,
             weaknesses=f.weaknesses,
@@ -180,6 +258,7 @@ class FeedbackOut(msgspec.Struct):
             adjustment_reason=f.adjustment_reason,
             written_by=f.written_by,
             timings=f.timings,
+            coaching=f.coaching,
         )
 
 

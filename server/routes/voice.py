@@ -21,7 +21,9 @@ from litestar.params import FromPath
 from server.container import Services
 from server.errors import NotFound
 from server.services.conversation import InterviewConversation
+from server.services.vocabulary import interview_vocabulary
 from server.voice.audio import Pcm16
+from server.voice.config import VoiceConfig
 from server.voice.engines import SpeechEngines
 from server.voice.protocol import (
     CLOSE_INTERNAL_ERROR,
@@ -84,7 +86,7 @@ async def voice_socket(
         await socket.close(code=CLOSE_NOT_OWNER, reason="No owner identity: open the app first.")
         return
     try:
-        await services.sessions.get(session_id, owner_id)
+        record = await services.sessions.get(session_id, owner_id)
     except NotFound:
         await socket.close(code=CLOSE_UNKNOWN_SESSION, reason="No such interview session.")
         return
@@ -93,6 +95,12 @@ async def voice_socket(
         await socket.close(code=CLOSE_INTERNAL_ERROR, reason="Voice is not available here.")
         return
 
+    # Known before the candidate speaks. In a thread: the first call loads the word lists.
+    vocabulary = (
+        await asyncio.to_thread(interview_vocabulary, record.cv_text, record.job_description_text)
+        if services.settings.stt_bias
+        else None
+    )
     connections: VoiceConnections = socket.app.state.voice_connections
     done = await connections.claim(session_id, socket)
     conversation = InterviewConversation(
@@ -101,6 +109,8 @@ async def voice_socket(
         public_id=session_id,
         owner_id=owner_id,
         max_answer_chars=services.settings.max_answer_chars,
+        recordings=services.recordings,
+        revisions=services.revisions,
     )
 
     async def send(item: ServerEvent | Pcm16) -> None:
@@ -117,6 +127,11 @@ async def voice_socket(
             tts=speech.tts,
             vad_model=speech.vad,
             send=send,
+            vocabulary=vocabulary,
+            second_pass_stt=speech.second_pass_stt,
+            turn_model=speech.turn_model,
+            others_busy=lambda: services.interview.activity.others(session_id) > 0,
+            config=VoiceConfig(second_pass=services.settings.stt_second_pass),
         ) as voice:
             while voice.close_code is None:
                 message: dict[str, Any] = dict(await socket.receive())

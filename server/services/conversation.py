@@ -7,14 +7,18 @@ interview's status changes underneath (closing line, end, another tab).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import Any
 
 from server.repositories.records import SessionRecord
 from server.services.interview import InterviewEngine
+from server.services.recordings import RecordingService
+from server.services.revisions import AnswerRevisions
 from server.services.sessions import SessionService
-from server.voice.session import Progress
+from server.voice.audio import Pcm16
+from server.voice.conversation import Progress
 
 
 class InterviewConversation:
@@ -26,12 +30,17 @@ class InterviewConversation:
         public_id: str,
         owner_id: str,
         max_answer_chars: int,
+        recordings: RecordingService | None = None,
+        revisions: AnswerRevisions | None = None,
     ) -> None:
+        """``recordings``: where answers' audio is kept (None: it never is)."""
         self.engine = engine
         self.sessions = sessions
         self.public_id = public_id
         self.owner_id = owner_id
         self.max_answer_chars = max_answer_chars
+        self.recordings = recordings
+        self.revisions = revisions
 
     async def _session(self) -> SessionRecord:
         return await self.sessions.get(self.public_id, self.owner_id)
@@ -52,19 +61,34 @@ class InterviewConversation:
         audio_duration_ms: int | None,
         timings: Mapping[str, Any],
         continues_previous: bool = False,
+        audio: Pcm16 | None = None,
     ) -> Progress:
+        """Store the answer's text, then (if recording is on) its ``audio``: with
+        ``continues_previous``, appended to the last answer and to its recording. The audio
+        never costs the text: a failure to keep it is logged, and the turn goes on."""
         session = await self._session()
         if continues_previous:
-            await self.engine.continue_answer(session, text, max_chars=self.max_answer_chars)
+            answer = await self.engine.continue_answer(
+                session, text, max_chars=self.max_answer_chars
+            )
         else:
-            await self.engine.submit_answer(
+            answer = await self.engine.submit_answer(
                 session,
                 text,
                 max_chars=self.max_answer_chars,
                 audio_duration_ms=audio_duration_ms,
                 timings=dict(timings),
             )
-        return await self.progress()
+        if audio is not None and self.recordings is not None:
+            await self.recordings.keep_answer(session, answer, audio, append=continues_previous)
+        return dataclasses.replace(await self.progress(), answer_id=answer.id)
+
+    async def revise_answer(self, answer_id: int, heard: str, text: str) -> bool:
+        if self.revisions is None:
+            return False
+        return await self.revisions.second_pass(
+            await self._session(), answer_id, heard, text, max_chars=self.max_answer_chars
+        )
 
     async def prefill(self, answer_so_far: str) -> None:
         await self.engine.prefill(await self._session(), answer_so_far)

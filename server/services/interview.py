@@ -7,6 +7,7 @@ loses an answer; the next interviewer message can simply be requested again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
@@ -181,14 +182,19 @@ class InterviewEngine:
         logger.info("session %s: stored answer %d", session.public_id, state.asked)
         return record
 
-    async def continue_answer(self, session: SessionRecord, text: str, *, max_chars: int) -> None:
-        """Append to the last answer: the candidate went on before the interviewer replied."""
+    async def continue_answer(
+        self, session: SessionRecord, text: str, *, max_chars: int
+    ) -> MessageRecord:
+        """Append to the last answer: the candidate went on before the interviewer replied.
+        Returns the answer as now stored."""
         history = await self.messages.list_for_session(session.id)
         if not history or history[-1].role != "user" or session.status == "completed":
             raise Conflict("There is no unanswered candidate turn to continue.")
-        if len(history[-1].content) + len(text) + 1 > max_chars:
+        last = history[-1]
+        if len(last.content) + len(text) + 1 > max_chars:
             raise ValidationError(f"The answer is longer than {max_chars} characters.")
-        await self.messages.append_content(history[-1].id, text.strip())
+        await self.messages.append_content(last.id, text.strip())
+        return dataclasses.replace(last, content=f"{last.content} {text.strip()}")
 
     async def stream_reply(
         self, session: SessionRecord, *, end_now: bool = False

@@ -29,6 +29,13 @@ _SECOND_PERSON = frozenset({"you", "your", "you're", "you've", "you'd", "you'll"
 _SELF_INTRO = re.compile(
     r"^\W*(?:(?i:hi|hello)\W*)?(?i:i'm|i’m|i am|my name is)\s+(?!Viva\b)(?:(?i:a|an|the)\s+)?[A-Z]"
 )
+# "I used Redis caching and rewrote the queries…": the candidate's work told in the first
+# person. The interviewer never reports having done it ("I see", "I'd like" are not this).
+_CANDIDATE_VOICE = re.compile(
+    r"^\W*(?:(?i:so|well|yes|yeah),?\s+)?I (?:then |also |personally |first )?(?:used|built|"
+    r"designed|led|implemented|wrote|rewrote|created|developed|managed|optimi[sz]ed|reduced|"
+    r"cut|migrated|deployed|added|moved|owned|worked on|introduced|set up|tuned|fixed)\b"
+)
 # "I'm sorry, but I can't assist with that." A sentence that starts like an apology is held
 # whole, so that a refusal is caught before any of it is spoken.
 _APOLOGY_START = re.compile(r"^\W*(?:(?:i'm|i’m|i am)\s+)?(?:sorry|afraid|apologi[sz]e)\b", re.I)
@@ -45,6 +52,7 @@ HOLD = "hold"
 # and the speech stage waits for as many words anyway (``SentenceSplitter.first_clause_min_words``).
 RELEASE_WORDS = 5
 ECHO_RUN = 4  # words copied in a row from the answer
+ECHO_LONG_RUN = 6  # a run this long is an echo however much else the sentence says
 DOCUMENT_RUN = 5  # words copied in a row from the CV, job description or instructions
 COPIED_SHARE = 0.5
 
@@ -88,18 +96,21 @@ class ReplyPlan:
 class Guard:
     def __init__(self, plan: ReplyPlan) -> None:
         self._answer = _ngrams(_words(plan.answer or ""), ECHO_RUN)
+        self._answer_long = _ngrams(_words(plan.answer or ""), ECHO_LONG_RUN)
         self._documents = set().union(*(_ngrams(_words(d), DOCUMENT_RUN) for d in plan.documents))
 
     def slip(self, sentence: str) -> str | None:
         """Why ``sentence`` (or its beginning) is not the interviewer speaking, or None."""
-        if _SELF_INTRO.match(sentence):
+        if _SELF_INTRO.match(sentence) or _CANDIDATE_VOICE.match(sentence):
             return "speaks as the candidate"
         if _REFUSAL.search(sentence):
             return "refuses"
         words = _words(sentence)
         if len(words) >= ECHO_RUN and not _SECOND_PERSON.intersection(words):
             copied = _copied(words, self._answer, ECHO_RUN)
-            if sum(copied) >= COPIED_SHARE * len(words):
+            if sum(copied) >= COPIED_SHARE * len(words) or any(
+                _copied(words, self._answer_long, ECHO_LONG_RUN)
+            ):
                 return "repeats the candidate's answer"
         if len(words) >= DOCUMENT_RUN:
             copied = _copied(words, self._documents, DOCUMENT_RUN)

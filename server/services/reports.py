@@ -14,43 +14,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from server.feedback.limits import Band, band_for
 from server.repositories.records import SessionSummary
 
 logger = logging.getLogger(__name__)
 
 SCORE_MAX = 10
 
-# The interpretation of each score band, worded as in the feedback reference.
-_BANDS: tuple[tuple[int, str, str], ...] = (
-    (9, "Exceptional", "Interview ready for this role"),
-    (7, "Strong", "Minor improvements needed"),
-    (5, "Good foundation", "Focus on key areas identified"),
-    (3, "Needs improvement", "Practice specific skills highlighted"),
-    (1, "Significant work needed", "Review all feedback carefully"),
-)
 
-
-@dataclass(frozen=True)
-class ScoreBand:
-    low: int
-    high: int
-    title: str
-    advice: str
-
-    @property
-    def text(self) -> str:
-        return f"{self.title} – {self.advice.lower()}"
-
-
-def score_band(score: int) -> ScoreBand:
+def score_band(score: int) -> Band:
     """The band a 1..10 score falls in (out-of-range scores are clamped, never an error page)."""
-    score = min(max(score, 1), SCORE_MAX)
-    high = SCORE_MAX
-    for low, title, advice in _BANDS:
-        if score >= low:
-            return ScoreBand(low, high, title, advice)
-        high = low - 1
-    raise AssertionError("unreachable: the last band starts at 1")
+    return band_for(score)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,9 +6,12 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from server.ai.model_files import WHISPER_BUILDS, terminal_progress, whisper_model_dir
 from server.voice.audio import silence
-from server.voice.stt import SpeechToText, WhisperSTT
+from server.voice.endpoint import SmartTurn, TurnCompletion
+from server.voice.stt import FILLER_SEED, SpeechToText, WhisperSTT
 from server.voice.tts import PiperTTS, TextToSpeech
 from server.voice.vad import VadModel, shared_silero_vad
 
@@ -20,6 +23,68 @@ class SpeechEngines:
     stt: SpeechToText
     tts: TextToSpeech
     vad: VadModel
+    second_pass_stt: SpeechToText | None = None
+    """Re-reads whole answers off the critical path (None: the live ``stt`` does)."""
+    turn_model: TurnCompletion | None = None
+    """Judges at each short pause whether the candidate has finished (None: silence does)."""
+
+
+def resolve_whisper_dir(model: str, models_dir: Path | None) -> str:
+    """The verified directory of a packaged Whisper model (``VIVA_STT_MODEL``), assembled
+    from its packages into ``models_dir`` on first use (blocking: call it in a thread)."""
+    build = WHISPER_BUILDS[model]
+    if models_dir is None:
+        from server.settings import Settings
+
+        models_dir = Settings.from_env().models_dir
+    return str(whisper_model_dir(build, models_dir, terminal_progress(build.description)))
+
+
+def _load_whisper(
+    *,
+    model: str,
+    model_dir: str | None,
+    models_dir: Path | None,
+    device: str,
+    compute_type: str,
+    beam_size: int,
+    cpu_threads: int,
+    keep_fillers: bool,
+) -> WhisperSTT:
+    return WhisperSTT(
+        model_dir or resolve_whisper_dir(model, models_dir),
+        device=device,
+        compute_type=compute_type,
+        beam_size=beam_size,
+        cpu_threads=cpu_threads,
+        filler_seed=FILLER_SEED if keep_fillers else None,
+    )
+
+
+async def load_second_pass_stt(
+    *,
+    model: str,
+    models_dir: Path | None,
+    device: str,
+    compute_type: str,
+    cpu_threads: int,
+    keep_fillers: bool = True,
+) -> WhisperSTT:
+    """The engine for the second pass over whole answers (``VIVA_STT_SECOND_PASS_MODEL``),
+    loaded off the event loop; see ``WhisperSTT.for_second_pass``."""
+
+    def load() -> WhisperSTT:
+        return WhisperSTT.for_second_pass(
+            resolve_whisper_dir(model, models_dir),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            keep_fillers=keep_fillers,
+        )
+
+    stt = await asyncio.to_thread(load)
+    await stt.transcribe(silence(500))
+    return stt
 
 
 async def load_speech_engines(
@@ -30,18 +95,30 @@ async def load_speech_engines(
     stt_beam_size: int,
     tts_voice_path: str | None,
     cpu_threads: int,
+    stt_model: str = "tiny.en",
+    models_dir: Path | None = None,
+    stt_keep_fillers: bool = True,
+    second_pass_model: str | None = None,
+    turn_model: bool = False,
 ) -> SpeechEngines:
     """Load Whisper, Piper and Silero off the event loop, then warm each once so the first
-    candidate does not pay for lazy initialisation."""
+    candidate does not pay for lazy initialisation. Whisper is ``stt_model_dir`` when set,
+    else the packaged ``stt_model``, verified (and assembled once) into ``models_dir``.
+    ``second_pass_model``: the packaged model for the second pass, loaded too when it is not
+    the live one (None: no separate engine). ``turn_model``: load Smart Turn too
+    (``VIVA_TURN_MODEL``)."""
     started = time.perf_counter()
     stt, tts, vad = await asyncio.gather(
         asyncio.to_thread(
-            WhisperSTT,
-            stt_model_dir,
+            _load_whisper,
+            model=stt_model,
+            model_dir=stt_model_dir,
+            models_dir=models_dir,
             device=stt_device,
             compute_type=stt_compute_type,
             beam_size=stt_beam_size,
             cpu_threads=cpu_threads,
+            keep_fillers=stt_keep_fillers,
         ),
         asyncio.to_thread(PiperTTS.load, tts_voice_path, use_cuda=stt_device == "cuda"),
         asyncio.to_thread(shared_silero_vad),
@@ -49,5 +126,16 @@ async def load_speech_engines(
     await stt.transcribe(silence(500))
     async for _chunk in tts.synthesize("Hello."):
         pass
+    second: WhisperSTT | None = None
+    if second_pass_model and (stt_model_dir or second_pass_model != stt_model):
+        second = await load_second_pass_stt(
+            model=second_pass_model,
+            models_dir=models_dir,
+            device=stt_device,
+            compute_type=stt_compute_type,
+            cpu_threads=cpu_threads,
+            keep_fillers=stt_keep_fillers,
+        )
+    completion = await asyncio.to_thread(SmartTurn.load) if turn_model else None
     logger.info("speech engines ready in %.1f s", time.perf_counter() - started)
-    return SpeechEngines(stt=stt, tts=tts, vad=vad)
+    return SpeechEngines(stt=stt, tts=tts, vad=vad, second_pass_stt=second, turn_model=completion)

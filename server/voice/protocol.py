@@ -23,6 +23,11 @@ MAX_TYPED_ANSWER_CHARS: Final = 10_000
 SILENCE_MS_MIN: Final = 300
 SILENCE_MS_MAX: Final = 10_000
 SILENCE_MS_DEFAULT: Final = 700
+"""The silence that ends a turn when silence alone decides (no turn-completion model)."""
+SILENCE_MS_SEMANTIC_DEFAULT: Final = 3000
+"""With the turn-completion model, ``silence_ms`` is the longest pause waited out when the
+candidate does not sound finished (a finished answer ends after ~0.3-1 s); 3 s covers the
+pause set's thinking pauses of up to 2.5 s (bench/pauses.py)."""
 VOICE_SPEED_MIN: Final = 0.5
 VOICE_SPEED_MAX: Final = 2.0
 
@@ -242,11 +247,21 @@ class PartialTranscript(_ServerEvent, tag="partial_transcript", kw_only=True, fr
 
 
 class FinalTranscript(_ServerEvent, tag="final_transcript", kw_only=True, frozen=True):
-    """The candidate's answer as stored."""
+    """The candidate's answer as stored. ``continues``: these words go on with the previous
+    answer (the candidate carried on after a pause); they are stored as part of it."""
 
     turn: int
     text: str
     source: Literal["voice", "typed"]
+    continues: bool = False
+
+
+class AnswerRevised(_ServerEvent, tag="answer_revised", kw_only=True, frozen=True):
+    """The second pass heard the whole answer again and stored this text instead of the
+    live one (``turns``: the turns whose final transcripts made up that answer)."""
+
+    turns: list[int]
+    text: str
 
 
 class TurnDiscarded(_ServerEvent, tag="turn_discarded", kw_only=True, frozen=True):
@@ -280,9 +295,13 @@ class AudioEnd(_ServerEvent, tag="audio_end", kw_only=True, frozen=True):
 
 
 class FlushPlayback(_ServerEvent, tag="flush_playback", kw_only=True, frozen=True):
-    """Barge-in: drop all queued interviewer audio now."""
+    """Barge-in: drop all queued interviewer audio now. ``kept``: what was heard of the
+    message is stored (it asked something). False: it was only an acknowledgement, and the
+    candidate went on with their answer; it is not stored, and the next words continue
+    that answer."""
 
     message: int
+    kept: bool = True
 
 
 class ProgressEvent(_ServerEvent, tag="progress", kw_only=True, frozen=True):
@@ -316,6 +335,7 @@ ServerEvent = (
     | State
     | PartialTranscript
     | FinalTranscript
+    | AnswerRevised
     | TurnDiscarded
     | InterviewerSentence
     | AudioStart

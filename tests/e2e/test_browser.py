@@ -220,3 +220,121 @@ def test_keyboard_only_typed_interview(page: Any, tmp_path: Path) -> None:
     page.goto("/sessions/no-such-session")
     assert page.get_by_role("heading", name="We can’t find that interview").is_visible()
     _axe(page, "not found")
+
+
+def _store_recording(public_id: str, message_id: int, pcm_16k: bytes) -> None:
+    """Keep a recording for an answer as the voice path would (the repository, directly)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.tables import InterviewSession
+    from server.repositories.sessions import RecordingRepository
+
+    async def store() -> None:
+        row = (
+            await InterviewSession.select(InterviewSession.id)
+            .where(InterviewSession.public_id == public_id)
+            .first()
+        )
+        assert row is not None
+        await RecordingRepository().save(row["id"], message_id, sample_rate_hz=16_000, pcm=pcm_16k)
+
+    # Its own thread and event loop: Playwright's sync API holds this thread's.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, store()).result()
+
+
+def test_report_plays_a_recorded_answer_and_deletes_it_by_keyboard(page: Any) -> None:
+    import numpy as np
+
+    cv = (DATA / "sample_cv.txt").read_text()
+    jd = (DATA / "sample_job_description.txt").read_text()
+    created = page.request.post(
+        "/api/sessions",
+        multipart={
+            "job_title": "Backend Engineer",
+            "company_name": "Fernway Health",
+            "job_description": jd,
+            "cv_text": cv,
+            "question_count": "3",
+        },
+    )
+    assert created.status == 201, created.text()
+    session_id = created.json()["id"]
+    base = f"/api/sessions/{session_id}"
+
+    # The room: the choice is a labelled checkbox, on by default, switched by keyboard.
+    page.goto(f"/sessions/{session_id}")
+    choice = page.get_by_role("checkbox", name="Keep my answers’ audio for playback")
+    assert choice.is_checked()
+    _tab_to(page, "#record-audio")
+    page.keyboard.press("Space")
+    page.locator("#record-audio-status", has_text="no longer kept").wait_for()
+    assert page.request.get(f"{base}/recording").json()["record_audio"] is False
+    page.keyboard.press("Space")
+    page.locator("#record-audio-status", has_text="kept from your next answer").wait_for()
+    assert page.request.get(f"{base}/recording").json()["record_audio"] is True
+
+    assert page.request.post(f"{base}/next").ok
+    answer = page.request.post(f"{base}/answers", data={"text": "I built the billing API."})
+    assert answer.status == 201, answer.text()
+    message_id = answer.json()["answer"]["id"]
+    assert page.request.post(f"{base}/end").ok
+    # 1.5 s of a 220 Hz tone, as 16 kHz PCM16.
+    t = np.arange(24_000, dtype=np.float32) / 16_000
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2").tobytes()
+    _store_recording(session_id, message_id, tone)
+
+    statuses: list[tuple[int, str | None]] = []
+    page.on(
+        "response",
+        lambda r: (
+            statuses.append((r.status, r.request.headers.get("range")))
+            if r.url.endswith("/audio")
+            else None
+        ),
+    )
+    page.goto(f"/sessions/{session_id}/report")
+    page.locator(".score-banner").wait_for()  # the report is written, then the page reloads
+    player = page.locator("audio")
+    assert player.count() == 1
+    assert player.get_attribute("preload") == "none"
+    assert page.locator(".answer-audio-label").inner_text() == "Play answer 1"
+    _axe(page, "report with a recording")
+    # The browser loads the recording through the audio route (range requests included).
+    loaded = player.evaluate(
+        """a => new Promise((resolve, reject) => {
+            a.addEventListener("loadedmetadata", () => resolve(
+                {duration: a.duration, readyState: a.readyState}), {once: true});
+            a.addEventListener("error", () => reject(new Error(
+                "audio error " + (a.error && a.error.code))), {once: true});
+            a.preload = "auto";
+            a.load();
+        })"""
+    )
+    assert loaded["readyState"] >= 1
+    assert abs(loaded["duration"] - 1.5) < 0.05, loaded
+    assert any(status == 206 and asked for status, asked in statuses), statuses
+    assert all(status in (200, 206) for status, _ in statuses), statuses
+    # And it plays: the time moves on (headless Chromium plays without a user gesture).
+    played = player.evaluate(
+        """async a => {
+            await a.play();
+            await new Promise(resolve => a.addEventListener("timeupdate", resolve, {once: true}));
+            a.pause();
+            return a.currentTime;
+        }"""
+    )
+    assert played > 0
+
+    _tab_to(page, "#delete-recordings")
+    page.keyboard.press("Enter")
+    page.locator("dialog.confirm").wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.locator("#recordings-status", has_text="deleted").wait_for()
+    assert page.evaluate("document.activeElement.id") == "recordings-status"
+    assert page.locator("audio").count() == 0
+    assert page.request.get(f"{base}/messages/{message_id}/audio").status == 404
+    _axe(page, "report after deleting the recordings")

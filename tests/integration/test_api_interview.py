@@ -12,7 +12,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.errors import AIOutputError, AIServiceError
-from server.services.notes import NOTES_CONVERSATION
+from server.feedback.notes import NOTES_CONVERSATION
+from server.feedback.questions import asked
 from server.services.prompts import PLAIN_QUESTIONS
 from server.services.reply_guard import ACKNOWLEDGEMENT
 from server.settings import Settings
@@ -178,17 +179,19 @@ async def test_end_early_then_feedback(
     for key in ("strengths", "weaknesses", "cv_improvements"):
         assert 3 <= len(body[key]) <= 5
     # The model's strengths cited two-word answers: too thin to praise, so they were dropped.
-    assert not any(s.startswith("Strength about") for s in body["strengths"])
+    assert not any(s.startswith("You did well in") for s in body["strengths"])
     # One note per answer, in the notes' own slot (never the interview's): the role first, the
     # same for every note (read once), then only that question, that answer and its measures.
     assert fake_llm.json_for == [NOTES_CONVERSATION] * 2
     messages = (await client.get(f"/api/sessions/{sid}")).json()["messages"]
-    asked = [m["content"] for m in messages if m["role"] == "assistant"]
+    # The question as asked, without the interviewer's greeting (questions.asked).
+    questions = [asked(m["content"]) for m in messages if m["role"] == "assistant"]
     answers = ["Only answer.", "Second answer."]
     for number, (request, answer) in enumerate(zip(fake_llm.json_calls, answers, strict=True), 1):
         system, user = request
         assert system == fake_llm.json_calls[0][0] and "Fernway Health" in system.content
-        assert asked[number - 1] in user.content and answer in user.content
+        assert questions[number - 1] in user.content and answer in user.content
+        assert "Welcome" not in user.content
         assert "Parcelly" not in system.content + user.content  # the CV is not needed
         assert f"answer to question {number} (2 words;" in user.content
 
@@ -269,6 +272,9 @@ async def test_junk_writeups_fall_back_to_the_evidence_and_bounds_hold(
         assert 3 <= len(body[key]) <= 5
     for section in ("strengths", "weaknesses"):
         for citation in body["citations"][section]:
+            if citation["answer_index"] is None:  # what would earn a strength: cites nothing
+                assert citation["kind"] == "to_earn" and citation["quote"] == ""
+                continue
             assert citation["quote"].lower() in answers[citation["answer_index"]].lower()
 
 
@@ -280,7 +286,11 @@ async def test_each_point_quotes_the_sentence_of_its_answer_it_is_about(
         "I joined Parcelly in 2021 as a backend engineer. Later I rebuilt the tracking API in "
         "FastAPI and cut p95 latency from 900 to 180 milliseconds. I also ran the on-call rota."
     )
-    await run_interview(client, sid, [answer] * 3)
+    others = [
+        "Last year I moved our billing jobs from cron to Celery and cut failed runs by half.",
+        "I wrote the runbook for PostgreSQL failover and we tested it every quarter after.",
+    ]
+    await run_interview(client, sid, [answer, *others])
     point = "You quantified how the FastAPI rebuild cut latency."
     cut_off = "You explained the on-call rota and how it"  # the length cap ended the sentence
     fake_llm.json_replies = [
@@ -399,7 +409,7 @@ async def test_notes_are_written_while_the_interview_goes_on(
             .first()
         )
         assert row is not None and not app.state.services.notes.holds(row["id"])
-        assert any(s.startswith("Strength about answer 1") for s in body["strengths"])
+        assert any(s.startswith("You did well in answer 1") for s in body["strengths"])
 
 
 async def test_notes_wait_while_another_interview_is_in_progress(

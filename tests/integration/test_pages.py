@@ -92,14 +92,18 @@ async def test_user_and_model_text_is_escaped_everywhere(
     answers = [f"I built the billing API {k} {XSS}" for k in range(3)]
     # The model's notes (one per answer, written as the interview goes on) carry the payload too.
     fake_llm.json_replies = [
-        {"strength": f"{XSS} strength {k}.", "improvement": f"Improve the billing API {k}."}
+        {
+            "strength": f"You built the billing API {k} {XSS}.",
+            "improvement": f"Add the outcome to your billing API {k} answer: {XSS}.",
+        }
         for k in range(3)
     ]
     await run_interview(client, session_id, answers)
     await client.post(f"/api/sessions/{session_id}/end")
     response = await client.post(f"/api/sessions/{session_id}/feedback")
     assert response.status_code == 200, response.text
-    assert any("<script>" in item for item in response.json()["strengths"])
+    body = response.json()
+    assert any("<script>" in item for item in body["strengths"] + body["weaknesses"])
 
     pages = {
         "home": "/",
@@ -113,7 +117,7 @@ async def test_user_and_model_text_is_escaped_everywhere(
         assert "<img src=x" not in html, name
         assert XSS_ESCAPED in html, name
     report = (await client.get(pages["report"])).text
-    assert report.count(XSS_ESCAPED) >= 3  # title, answer, strength
+    assert report.count(XSS_ESCAPED) >= 3  # title, answer, model point
 
 
 async def test_report_layout(client: Client, sample_cv: str, sample_jd: str) -> None:
@@ -269,3 +273,21 @@ async def test_report_pdf(client: Client, sample_cv: str, sample_jd: str) -> Non
         assert needle in text, needle
     # Buttons are for the screen, not the paper.
     assert "Download PDF" not in text
+
+
+async def test_report_says_honestly_when_nothing_earned_a_strength_and_coaches_each_answer(
+    client: Client, sample_cv: str, sample_jd: str
+) -> None:
+    session_id = await _finished_with_feedback(client, sample_cv, sample_jd)
+    body = (await client.get(f"/api/sessions/{session_id}/feedback")).json()
+    assert {c["kind"] for c in body["citations"]["strengths"]} == {"to_earn"}
+    assert len(body["coaching"]) == 2
+    html = (await client.get(f"/sessions/{session_id}/report")).text
+    assert "No strength could be shown from this interview’s answers yet." in html
+    assert '<h3 class="card-subheading" id="to-earn-heading">What would earn one</h3>' in html
+    assert "Stronger versions of your answers" in html
+    assert html.count('class="coaching-item"') == 2
+    assert "<q>I built the billing API.</q>" in html  # the candidate's own sentence
+    assert "The one thing to add:" in html
+    pdf = await client.get(f"/sessions/{session_id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

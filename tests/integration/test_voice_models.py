@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
+import faster_whisper
 import numpy as np
 import pytest
 
+from bench.stt import FILLER, filler_counts, filler_hits
+from bench.wer import word_edits
+from server.services.vocabulary import interview_vocabulary
 from server.voice.audio import Pcm16, resample, silence
+from server.voice.config import VoiceConfig
 from server.voice.protocol import (
     FinalTranscript,
     InterviewerSentence,
@@ -19,9 +25,9 @@ from server.voice.protocol import (
     ServerEvent,
     TurnTimings,
 )
-from server.voice.session import VoiceConfig, VoiceSession
+from server.voice.session import VoiceSession
 from server.voice.stt import WhisperSTT, normalize_words
-from server.voice.tts import PiperTTS
+from server.voice.tts import PiperTTS, default_piper_voice_path
 from server.voice.vad import SileroVadModel, StreamingVad, shared_silero_vad
 from tests.unit.voice.conftest import FakeConversation, FakeTTS
 
@@ -35,16 +41,10 @@ SENTENCES = [
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance over the reference length (case and punctuation ignored)."""
-    ref = normalize_words(reference).split()
-    hyp = normalize_words(hypothesis).split()
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        current = [i]
-        for j, h in enumerate(hyp, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1] / max(1, len(ref))
+    """Word-level Levenshtein distance over the reference length (case and punctuation ignored):
+    the speech benchmark's own measure."""
+    edits, words = word_edits(reference, hypothesis)
+    return edits / max(1, words)
 
 
 def test_word_error_rate_helper() -> None:
@@ -124,6 +124,77 @@ def test_a_draft_is_skipped_while_whisper_transcribes_another_interview(
     assert draft.skipped and draft.text == ""
     again = whisper.transcribe_sync(audio, draft=True)
     assert not again.skipped and word_error_rate(SENTENCES[0], again.text) < 0.3
+
+
+BIASED_SENTENCE = (
+    "At PayBright I built the refunds API in Django, and at Parcelly we moved to FastAPI "
+    "with Redis."
+)
+BIASED_TERMS = ("PayBright", "Parcelly", "FastAPI", "Redis")
+
+
+def test_the_interviews_terms_are_heard_with_its_vocabulary(
+    piper: PiperTTS, whisper: WhisperSTT, sample_cv: str, sample_jd: str
+) -> None:
+    """Piper says a sentence a little differently each time (its generator noise), so the
+    comparison is over three renderings: 0-1 of the 4 terms unbiased, usually all biased."""
+    hotwords = interview_vocabulary(sample_cv, sample_jd).hotwords()
+    heard = {"unbiased": 0, "biased": 0}
+    errors = {"unbiased": 0.0, "biased": 0.0}
+    for _ in range(3):
+        audio = resample(asyncio.run(synthesize(piper, BIASED_SENTENCE)), 16_000)
+        for label, words in (("unbiased", None), ("biased", hotwords)):
+            text = whisper.transcribe_sync(audio, hotwords=words).text
+            said = f" {normalize_words(text)} "
+            heard[label] += sum(f" {t.lower()} " in said for t in BIASED_TERMS)
+            errors[label] += word_error_rate(BIASED_SENTENCE, text)
+    assert heard["biased"] >= 2 * len(BIASED_TERMS) and heard["biased"] > heard["unbiased"]
+    assert errors["biased"] < errors["unbiased"], errors
+
+
+def test_hotwords_reach_whispers_prompt_in_both_windows(
+    spoken: list[Pcm16], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The short-window pass builds its prompt itself: the hotwords must be in it too."""
+    seen: list[str | None] = []
+
+    class PromptSpy(faster_whisper.WhisperModel):  # type: ignore[misc]
+        def get_prompt(self, *args: Any, **kwargs: Any) -> list[int]:
+            seen.append(kwargs.get("hotwords"))
+            return list(super().get_prompt(*args, **kwargs))
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", PromptSpy)
+    audio = resample(spoken[0], 16_000)
+    for window in ("fit", "full"):
+        seen.clear()
+        WhisperSTT(final_window=window).transcribe_sync(audio, hotwords="Parcelly, PayBright")
+        assert seen and set(seen) == {"Parcelly, PayBright"}, window
+
+
+def test_fillers_survive_a_final_transcription(spoken: list[Pcm16], whisper: WhisperSTT) -> None:
+    """The delivery analytics count "um" and "uh" from the stored text: the adapter's filler
+    seed must keep them (tiny.en drops most without it) and invent none in fluent speech."""
+    from piper import PiperVoice, SynthesisConfig
+
+    voice = PiperVoice.load(default_piper_voice_path())
+    quiet = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)  # the same audio every run
+    engines = {"seeded": whisper, "unseeded": WhisperSTT(filler_seed=None)}
+    assert whisper.filler_seed  # the default
+    kept = dict.fromkeys(engines, 0)
+    said = 0
+    for answer in (FILLER[0], FILLER[2]):  # 3 + 2 "um"/"uh", and a "you know"
+        chunks = list(voice.synthesize(answer.text, syn_config=quiet))
+        audio = Pcm16(b"".join(c.audio_int16_bytes for c in chunks), chunks[0].sample_rate)
+        audio = resample(audio, 16_000)
+        said += sum(filler_counts(answer.text).values())
+        for label, stt in engines.items():
+            text = stt.transcribe_sync(audio).text
+            hits, _n, invented = filler_hits(answer.text, text)
+            kept[label] += hits
+            assert invented == 0, (label, text)
+    assert kept["seeded"] >= said - 1 and kept["seeded"] > kept["unseeded"], (kept, said)
+    for audio in spoken:  # fluent answers: no filler appears from the seed
+        assert not filler_counts(whisper.transcribe_sync(resample(audio, 16_000)).text)
 
 
 def test_vad_finds_speech_in_speech_and_none_in_silence(

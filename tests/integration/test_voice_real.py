@@ -96,6 +96,13 @@ async def test_a_real_spoken_turn(live_url: str, engines: SpeechEngines) -> None
 
         messages = (await http.get(f"/api/sessions/{sid}")).json()["messages"]
         assert [m["role"] for m in messages] == ["assistant", "user", "assistant"]
-        assert messages[1]["content"] == result.transcript
+        stored = messages[1]
+        if stored["revised_by"] == "second_pass":
+            # Heard again, whole, while the reply played: the live text is kept as the original.
+            assert stored["original_content"] == result.transcript
+            assert word_error_rate(ANSWER, stored["content"]) < 0.15, stored["content"]
+        else:
+            assert stored["content"] == result.transcript
+            assert stored["original_content"] is None
         assert messages[1]["audio_duration_ms"] > 5000
         assert messages[2]["question_number"] == 2

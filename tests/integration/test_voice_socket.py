@@ -6,7 +6,9 @@ The real engines are exercised in test_voice_models.py and test_voice_real.py.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -23,12 +25,23 @@ from tests.unit.voice.conftest import EnergyVad, FakeTTS, ToneSTT, speech
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def live_url(settings: Settings, fake_llm: FakeChatModel, db: None) -> Iterator[str]:
+def _serve(settings: Settings, llm: FakeChatModel, stt: ToneSTT) -> AbstractContextManager[str]:
     from server.app import create_app
 
-    engines = SpeechEngines(stt=ToneSTT(), tts=FakeTTS(), vad=EnergyVad())
-    with serve(create_app(settings, llm=fake_llm, speech=engines)) as url:
+    engines = SpeechEngines(stt=stt, tts=FakeTTS(), vad=EnergyVad())
+    return serve(create_app(settings, llm=llm, speech=engines))
+
+
+@pytest.fixture
+def tone_stt() -> ToneSTT:
+    return ToneSTT()
+
+
+@pytest.fixture
+def live_url(
+    settings: Settings, fake_llm: FakeChatModel, db: None, tone_stt: ToneSTT
+) -> Iterator[str]:
+    with _serve(settings, fake_llm, tone_stt) as url:
         yield url
 
 
@@ -114,6 +127,37 @@ async def test_a_spoken_turn(
     assert delivery["duration_ms"] > 1000 and delivery["words_per_minute"] > 0
     # What was spoken is what was stored, labels and all cleaned off.
     assert not messages[0]["content"].startswith("Interviewer")
+
+
+async def _answer_once(live_url: str, http: httpx.AsyncClient, sid: str) -> None:
+    client = await _open(live_url, http, sid)
+    await client.send({"type": "start"})
+    await client.until("audio_end")
+    await client.speak(speech("alpha bravo charlie delta echo"))
+    await client.until("final_transcript")
+    await client.close()
+
+
+async def test_answers_are_heard_with_the_interviews_vocabulary(
+    live_url: str, http: httpx.AsyncClient, tone_stt: ToneSTT, sample_cv: str, sample_jd: str
+) -> None:
+    await _answer_once(live_url, http, await _session(http, sample_cv, sample_jd))
+    hotwords = {call.hotwords for call in tone_stt.calls}
+    assert len(hotwords) == 1, hotwords  # every pass of the answer, the same terms
+    (terms,) = hotwords
+    assert terms is not None
+    # Skills and names from this session's CV and job description.
+    assert {"PostgreSQL", "Kubernetes", "Parcelly", "PayBright"} <= set(terms.split(", "))
+
+
+async def test_vocabulary_bias_can_be_turned_off(
+    settings: Settings, fake_llm: FakeChatModel, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    stt = ToneSTT()
+    with _serve(dataclasses.replace(settings, stt_bias=False), fake_llm, stt) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            await _answer_once(url, http, await _session(http, sample_cv, sample_jd))
+    assert stt.calls and {call.hotwords for call in stt.calls} == {None}
 
 
 async def test_ownership_close_codes(

@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from server.ai.llm import ChatMessage, OpenAIChatModel, SlotPool
+from server.ai.llm import ChatMessage, OpenAIChatModel, SlotPool, json_object
 from server.settings import Settings
 
 COMPLETION = {
@@ -91,3 +91,41 @@ async def test_the_embedded_server_has_a_slot_for_the_notes_beside_the_interview
     monkeypatch.setattr(embedded.EmbeddedLlamaServer, "start_async", started)
     server = await embedded.start_embedded_llm(Settings(llm_slots=2))
     assert server.slots == 3
+
+
+async def test_json_cut_off_by_the_server_grammar_is_an_unusable_answer_not_an_outage() -> None:
+    """llama.cpp answers 500 when a schema-bound output was cut off: ``json_object`` asks
+    again and gives ``None``, so one note never fails a whole report."""
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(
+            500,
+            json={
+                "error": {
+                    "code": 500,
+                    "message": "The model produced output that does not match the expected "
+                    "peg-native format",
+                    "type": "server_error",
+                }
+            },
+        )
+
+    model = OpenAIChatModel(base_url="http://llm.test/v1", api_key="", model="local")
+    model._client = openai.AsyncOpenAI(
+        base_url="http://llm.test/v1",
+        api_key="x",
+        max_retries=0,
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    )
+    note = await json_object(
+        model,
+        [ChatMessage("user", "hello")],
+        schema_name="n",
+        schema={},
+        max_tokens=5,
+        attempts=2,
+        context="test",
+    )
+    assert note is None and len(calls) == 2

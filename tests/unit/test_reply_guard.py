@@ -92,7 +92,7 @@ async def test_an_interviewer_reply_passes_unchanged(reply: str, size: int) -> N
         (
             "I designed the Postgres schema, and with Redis caching we cut the latency.",
             PLAN,
-            "repeats the candidate's answer",
+            "speaks as the candidate",
         ),
         (JD + " " + QUESTION, OPENING, "reads out"),
         (
@@ -101,6 +101,12 @@ async def test_an_interviewer_reply_passes_unchanged(reply: str, size: int) -> N
             "speaks as the candidate",
         ),
         ("I'm sorry, but I can't assist with that.", PLAN, "refuses"),
+        # The 0.5B model telling the candidate's own work back in the first person.
+        (
+            "I used Redis caching to make the order tracking service faster for everyone.",
+            PLAN,
+            "speaks as the candidate",
+        ),
     ],
 )
 async def test_a_slip_is_never_spoken_and_the_planned_question_is_asked(
@@ -161,6 +167,16 @@ async def test_later_sentences_are_released_whole() -> None:
     assert pieces == ["Great. ", QUESTION]
     said, _ = await run("That sounds like a big migration, I designed the Postgres schema.")
     assert said == f"That sounds like a big migration, … {QUESTION}"
+
+
+def test_a_long_run_of_the_answer_is_an_echo_however_long_the_sentence() -> None:
+    guard = Guard(PLAN)
+    sentence = (
+        "That is a great result, and with Redis caching and rewritten queries the whole "
+        "logistics team must have been very pleased indeed with the new tracking service."
+    )
+    assert guard.slip(sentence) == "repeats the candidate's answer"
+    assert guard.slip("That is a great result, and the team must have been pleased.") is None
 
 
 async def test_an_echo_without_a_person_is_still_an_echo() -> None:

@@ -14,6 +14,22 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.resolved_database_url == f"sqlite:///{tmp_path / 'viva.sqlite3'}"
     assert s.default_questions == 8 and s.max_upload_bytes == 5 * 1024 * 1024
     assert s.llm_prefill and s.llm_first_words_in_turn  # tuned for a model on local cores
+    assert s.stt_bias  # the interview's vocabulary biases recognition unless turned off
+    assert s.stt_model == "tiny.en" and s.stt_keep_fillers and not s.stt_model_dir
+
+
+def test_stt_bias_can_be_turned_off() -> None:
+    assert not Settings.from_env({"VIVA_STT_BIAS": "0"}).stt_bias
+    assert Settings.from_env({"VIVA_STT_BIAS": "on"}).stt_bias
+
+
+def test_stt_models_by_name() -> None:
+    s = Settings.from_env({"VIVA_STT_MODEL": "base", "VIVA_STT_SECOND_PASS_MODEL": "tiny.en"})
+    assert s.stt_model == "base" and s.stt_second_pass_model == "tiny.en"
+    assert not Settings.from_env({"VIVA_STT_KEEP_FILLERS": "off"}).stt_keep_fillers
+    # A custom directory is used as it is; the name then only says what the files are.
+    custom = Settings.from_env({"VIVA_STT_MODEL_DIR": "/srv/whisper-small"})
+    assert custom.stt_model_dir == "/srv/whisper-small"
 
 
 def test_external_llm_and_postgres() -> None:
@@ -36,6 +52,10 @@ def test_external_llm_and_postgres() -> None:
         {"VIVA_QUESTION_COUNT": "20"},
         {"VIVA_PORT": "http"},
         {"VIVA_LOAD_SPEECH_MODELS": "maybe"},
+        {"VIVA_STT_BIAS": "sometimes"},
+        {"VIVA_STT_MODEL": "large-v3"},
+        {"VIVA_STT_SECOND_PASS_MODEL": "small"},
+        {"VIVA_STT_KEEP_FILLERS": "most"},
     ],
 )
 def test_bad_values_are_clear_errors(env: dict[str, str]) -> None:
@@ -58,3 +78,30 @@ def test_owner_cookie_signature() -> None:
     assert owner_from_cookie_header(signer, "viva_owner=owner-2." + token.split(".")[-1]) is None
     assert owner_from_cookie_header(signer, "viva_owner=garbage") is None
     assert owner_from_cookie_header(signer, None) is None
+
+
+def test_the_turn_model_is_smart_turn_unless_turned_off() -> None:
+    assert Settings.from_env({}).turn_model == "smart-turn"
+    assert Settings.from_env({"VIVA_TURN_MODEL": "off"}).turn_model == "off"
+    with pytest.raises(SettingsError, match="VIVA_TURN_MODEL"):
+        Settings.from_env({"VIVA_TURN_MODEL": "pipecat"})
+
+
+def test_llm_draft() -> None:
+    assert Settings.from_env({}).llm_draft == "off"
+    assert Settings.from_env({"VIVA_LLM_DRAFT": "fast"}).llm_draft == "fast"
+    assert Settings.from_env({"VIVA_LLM_DRAFT": " Off "}).llm_draft == "off"
+    assert Settings.from_env({"VIVA_LLM_DRAFT": ""}).llm_draft == "off"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"VIVA_LLM_DRAFT": "on"},
+        {"VIVA_LLM_DRAFT": "fast", "VIVA_LLM_MODEL": "fast"},
+        {"VIVA_LLM_DRAFT": "fast", "VIVA_LLM_BASE_URL": "http://localhost:11434/v1"},
+    ],
+)
+def test_llm_draft_only_for_the_embedded_quality_model(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match="VIVA_LLM_DRAFT"):
+        Settings.from_env(env)

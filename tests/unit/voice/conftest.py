@@ -8,6 +8,7 @@ covers every word exactly once, without a real model.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +17,12 @@ import numpy as np
 import pytest
 
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Float32Array, Pcm16, silence
+from server.voice.config import VoiceConfig
+from server.voice.conversation import Progress
 from server.voice.protocol import ServerEvent, decode_client_message
-from server.voice.session import Progress, VoiceConfig, VoiceSession
+from server.voice.session import VoiceSession
 from server.voice.stt import Transcript, TranscriptSegment
+from server.voice.vocabulary import Vocabulary
 
 WORDS = (
     "alpha",
@@ -31,6 +35,7 @@ WORDS = (
     "hotel",
     "india",
     "juliet",
+    "and",  # a word no sentence ends on (the semantic end of turn's words check)
 )
 BLOCK = 320  # 20 ms at 16 kHz
 
@@ -98,6 +103,7 @@ class SttCall:
     draft: bool
     prompt: str | None
     words: list[str]
+    hotwords: str | None = None
 
 
 @dataclass
@@ -106,12 +112,23 @@ class ToneSTT:
     fail_next: int = 0
     gate: asyncio.Event | None = None
     skip_drafts: bool = False  # as Whisper does while it transcribes another interview
+    reread: dict[str, str] = field(default_factory=dict)
+    """A final pass prompted with a key (the question: the second pass) reads its words."""
+    reread_gate: asyncio.Event | None = None
+    """Holds those passes (a slow second pass)."""
 
     async def transcribe(
-        self, pcm16_16k: Pcm16, *, prompt: str | None = None, draft: bool = False
+        self,
+        pcm16_16k: Pcm16,
+        *,
+        prompt: str | None = None,
+        hotwords: str | None = None,
+        draft: bool = False,
     ) -> Transcript:
         if self.gate is not None:
             await self.gate.wait()
+        if self.reread_gate is not None and not draft and prompt in self.reread:
+            await self.reread_gate.wait()
         await asyncio.sleep(0)
         if self.fail_next:
             self.fail_next -= 1
@@ -119,7 +136,9 @@ class ToneSTT:
         if draft and self.skip_drafts:
             return Transcript("", (), (), int(pcm16_16k.duration_ms), 0.0, draft, skipped=True)
         words = recognize_tones(pcm16_16k)
-        self.calls.append(SttCall(pcm16_16k.duration_ms, draft, prompt, words))
+        if not draft and prompt in self.reread:
+            words = self.reread[prompt].split()
+        self.calls.append(SttCall(pcm16_16k.duration_ms, draft, prompt, words, hotwords))
         text = " ".join(words)
         segments = (
             (TranscriptSegment(text, 0, int(pcm16_16k.duration_ms), 0.01, -0.2, 1.0),)
@@ -176,6 +195,25 @@ class SavedTurn:
 
 
 @dataclass
+class FakeTurnModel:
+    """A turn-completion model that hears what it is told to (``finished``: probability)."""
+
+    finished: float = 0.9
+    heard_ms: list[float] = field(default_factory=list)
+    fail: bool = False
+    gate: asyncio.Event | None = None
+
+    async def probability(self, audio: Pcm16) -> float:
+        await asyncio.sleep(0)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            raise RuntimeError("onnxruntime exploded")
+        self.heard_ms.append(audio.duration_ms)
+        return self.finished
+
+
+@dataclass
 class FakeConversation:
     """Mirrors the interview engine's rules: answers only when one is awaited."""
 
@@ -191,6 +229,7 @@ class FakeConversation:
     streams_closed: int = 0
     closing_line: str = "Thanks, that's all."
     prefills: list[str] = field(default_factory=list)
+    revisions: list[tuple[int, str, str]] = field(default_factory=list)
 
     def _progress(self) -> Progress:
         last = next((t.text for t in reversed(self.saved) if t.role == "assistant"), None)
@@ -206,6 +245,7 @@ class FakeConversation:
         audio_duration_ms: int | None,
         timings: Mapping[str, float],
         continues_previous: bool,
+        audio: Pcm16 | None = None,
     ) -> Progress:
         if self.fail_save_candidate:
             self.fail_save_candidate -= 1
@@ -214,6 +254,7 @@ class FakeConversation:
             "audio_duration_ms": audio_duration_ms,
             "timings": dict(timings),
             "continues": continues_previous,
+            "audio_ms": audio.duration_ms if audio is not None else None,
         }
         if continues_previous:
             assert self.awaiting == "question" and self.saved[-1].role == "user", (
@@ -225,7 +266,16 @@ class FakeConversation:
                 raise FakeAppError("conflict", f"not awaiting an answer ({self.awaiting})")
             self.saved.append(SavedTurn("user", text, meta))
         self.awaiting = "question"
-        return self._progress()
+        answer_id = max(i for i, t in enumerate(self.saved) if t.role == "user")
+        return dataclasses.replace(self._progress(), answer_id=answer_id)
+
+    async def revise_answer(self, answer_id: int, heard: str, text: str) -> bool:
+        self.revisions.append((answer_id, heard, text))
+        turn = self.saved[answer_id]
+        if turn.role != "user" or turn.text != heard:
+            return False
+        self.saved[answer_id] = SavedTurn("user", text, {**turn.meta, "revised_from": heard})
+        return True
 
     async def prefill(self, answer_so_far: str) -> None:
         assert self.awaiting == "answer", "prefill is only for an answer in progress"
@@ -375,7 +425,13 @@ async def make_harness() -> AsyncIterator[Any]:
     created: list[Harness] = []
 
     async def make(
-        *, replies: list[str] | None = None, config: VoiceConfig | None = None, **conversation: Any
+        *,
+        replies: list[str] | None = None,
+        config: VoiceConfig | None = None,
+        vocabulary: Vocabulary | None = None,
+        others_busy: Any = None,
+        turn_model: Any = None,
+        **conversation: Any,
     ) -> Harness:
         clock = FakeClock()
         sent: list[ServerEvent | Pcm16] = []
@@ -401,6 +457,9 @@ async def make_harness() -> AsyncIterator[Any]:
             tts=tts,
             vad_model=EnergyVad(),
             send=send,
+            vocabulary=vocabulary,
+            others_busy=others_busy,
+            turn_model=turn_model,
             config=config or VoiceConfig(first_clause_min_words=0),
             clock=clock,
             sleep=clock.sleep,

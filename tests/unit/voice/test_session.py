@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from server.voice.config import VoiceConfig
 from server.voice.protocol import (
     CLOSE_UNUSABLE,
     AudioEnd,
@@ -22,8 +23,8 @@ from server.voice.protocol import (
     TurnDiscarded,
     TurnTimings,
 )
-from server.voice.session import VoiceConfig
-from tests.unit.voice.conftest import Harness, SavedTurn, settle, speech
+from server.voice.vocabulary import Vocabulary
+from tests.unit.voice.conftest import FakeTurnModel, Harness, SavedTurn, settle, speech
 
 ANSWER = "alpha bravo charlie delta echo"
 
@@ -176,12 +177,47 @@ async def test_live_captions_come_before_the_final_and_only_the_tail_is_left(
     assert captions[-1].startswith("alpha bravo charlie")
     assert [f.text for f in h.of(FinalTranscript)] == [f"{long_answer} alpha bravo"]
     finals = [c for c in h.stt.calls if not c.draft]
-    # One pass for the committed phrase, one for the short tail; no re-read of the whole answer.
-    assert [c.words for c in finals] == [long_answer.split(), ["alpha", "bravo"]]
-    assert finals[-1].duration_ms < 2000
-    assert finals[-1].prompt and finals[-1].prompt.endswith("juliet alpha bravo")
+    # On the critical path, one pass for the committed phrase and one for the short tail; the
+    # whole answer is read again only by the second pass, after the reply (test_second_pass.py).
+    assert [c.words for c in finals[:2]] == [long_answer.split(), ["alpha", "bravo"]]
+    assert [c.words for c in finals[2:]] in ([], [f"{long_answer} alpha bravo".split()])
+    assert finals[1].duration_ms < 2000
+    assert finals[1].prompt and finals[1].prompt.endswith("juliet alpha bravo")
     drafts = [c for c in h.stt.calls if c.draft]
     assert 2 <= len(drafts) <= 4  # throttled to ~1 per second of speech
+
+
+async def test_every_pass_of_an_answer_is_biased_towards_the_interviews_terms(
+    make_harness: Any,
+) -> None:
+    h = await make_harness(
+        vocabulary=Vocabulary(("Redis", "Kafka", "PostgreSQL")),
+        replies=[
+            "Tell me about yourself.",
+            "Why did you move the queue to Kafka?",
+            "How do you tune PostgreSQL?",
+        ],
+    )
+    await h.start()
+    long_answer = "alpha bravo charlie delta echo foxtrot golf hotel india juliet alpha bravo"
+    await h.feed(speech(long_answer))
+    await h.quiet(500)  # committed while the candidate goes on
+    await answer(h, "alpha bravo")
+    await h.play_out()
+    kinds = {(c.draft, c.duration_ms < 2000) for c in h.stt.calls}
+    assert {(True, False), (False, False), (False, True)} <= kinds  # captions, commit, tail
+    assert {c.hotwords for c in h.stt.calls} == {"Redis, Kafka, PostgreSQL"}
+    h.stt.calls.clear()
+    await answer(h)  # answers "Why did you move the queue to Kafka?": its term leads
+    assert h.stt.calls
+    assert {c.hotwords for c in h.stt.calls} == {"Kafka, Redis, PostgreSQL"}
+
+
+async def test_without_a_vocabulary_nothing_is_biased(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    await answer(h)
+    assert h.stt.calls and {c.hotwords for c in h.stt.calls} == {None}
 
 
 async def test_the_model_reads_each_committed_phrase_while_the_candidate_goes_on(
@@ -726,3 +762,188 @@ async def test_closing_the_session_lets_an_answer_being_stored_finish(make_harne
     release.set()
     await closing
     assert saved(h, "user") == ["my answer"]
+
+
+# --------------------------------------------------------------------------- semantic end of turn
+
+
+async def test_a_finished_answer_ends_at_a_short_pause_with_nothing_left_to_transcribe(
+    make_harness: Any,
+) -> None:
+    model = FakeTurnModel(finished=0.9)
+    config = VoiceConfig(first_clause_min_words=0, second_pass=False)
+    h = await make_harness(turn_model=model, config=config)
+    await h.start()
+    h.clear()
+    await h.feed(speech(ANSWER))
+    calls_before = len(h.stt.calls)
+    await h.quiet(400)  # well under the 700 ms silence limit
+    assert [f.text for f in h.of(FinalTranscript)] == [ANSWER]
+    assert saved(h, "user") == [ANSWER]
+    assert model.heard_ms and model.heard_ms[0] >= 250  # the pause itself is heard
+    # The phrase was transcribed for good at the pause: the end of turn had no tail to read.
+    finals = [c for c in h.stt.calls[calls_before:] if not c.draft]
+    assert [c.words for c in finals] == [ANSWER.split()]
+    timings = h.conversation.saved[1].meta["timings"]
+    assert timings["end_of_turn_ms"] < 700
+
+
+async def test_a_long_phrase_is_transcribed_while_the_model_judges_the_pause(
+    make_harness: Any,
+) -> None:
+    model = FakeTurnModel(finished=0.9, gate=asyncio.Event())
+    config = VoiceConfig(first_clause_min_words=0, second_pass=False)
+    h = await make_harness(turn_model=model, config=config)
+    await h.start()
+    h.clear()
+    words = " ".join(["alpha", "bravo", "charlie", "delta"] * 3)  # 3.6 s: a phrase of its own
+    await h.feed(speech(words))
+    calls_before = len(h.stt.calls)
+    await h.quiet(300)
+    # The model has not answered, and the phrase is being transcribed already.
+    assert not h.of(FinalTranscript)
+    assert [c.words for c in h.stt.calls[calls_before:] if not c.draft] == [words.split()]
+    model.gate.set()
+    await h.quiet(100)
+    assert [f.text for f in h.of(FinalTranscript)] == [words]
+    assert len([c for c in h.stt.calls[calls_before:] if not c.draft]) == 1  # nothing re-read
+
+
+async def test_an_answer_that_stops_mid_sentence_waits_for_the_pause_limit(
+    make_harness: Any,
+) -> None:
+    h = await make_harness(turn_model=FakeTurnModel(finished=0.9))
+    await h.start()
+    h.clear()
+    await h.feed(speech("alpha bravo and"))  # the model hears "finished"; the words do not
+    await h.quiet(500)
+    assert h.session.state == "hearing"
+    assert not h.of(FinalTranscript)
+    await h.feed(speech("charlie delta"))
+    await h.quiet(400)
+    assert [f.text for f in h.of(FinalTranscript)] == ["alpha bravo and charlie delta"]
+
+
+async def test_an_unfinished_sounding_pause_waits_for_the_candidates_own_limit(
+    make_harness: Any,
+) -> None:
+    model = FakeTurnModel(finished=0.1)
+    h = await make_harness(turn_model=model)
+    await h.control('{"type":"settings","silence_ms":2000}')
+    await h.start()
+    h.clear()
+    await h.feed(speech(ANSWER))
+    await h.quiet(1500)
+    assert h.session.state == "hearing" and not h.of(FinalTranscript)
+    assert len(model.heard_ms) == 1  # once per pause
+    await h.quiet(600)
+    assert [f.text for f in h.of(FinalTranscript)] == [ANSWER]
+
+
+async def test_speech_after_the_pause_makes_the_models_verdict_moot(make_harness: Any) -> None:
+    h = await make_harness(turn_model=FakeTurnModel(finished=0.9))
+    h.stt.gate = asyncio.Event()  # the words at the pause take a while to transcribe
+    await h.start()
+    h.stt.gate.set()
+    h.clear()
+    h.stt.gate.clear()
+    await h.feed(speech("alpha bravo"))
+    await h.quiet(300)  # judged finished; its words are still being transcribed
+    await h.feed(speech("charlie delta"))  # ... and the candidate goes on
+    h.stt.gate.set()
+    await h.quiet(400)
+    assert [f.text for f in h.of(FinalTranscript)] == ["alpha bravo charlie delta"]
+
+
+async def test_a_failing_turn_model_leaves_the_pause_limit_in_charge(make_harness: Any) -> None:
+    h = await make_harness(turn_model=FakeTurnModel(fail=True))
+    await h.start()
+    h.clear()
+    await h.feed(speech(ANSWER))
+    await h.quiet(2900)
+    assert h.session.state == "hearing"
+    await h.quiet(200)
+    assert [f.text for f in h.of(FinalTranscript)] == [ANSWER]
+
+
+async def test_the_pause_limit_defaults_to_3_s_with_the_turn_model_and_700_ms_without(
+    make_harness: Any,
+) -> None:
+    with_model = await make_harness(turn_model=FakeTurnModel())
+    without = await make_harness()
+    assert with_model.of(Hello)[0].settings.silence_ms == 3000
+    assert without.of(Hello)[0].settings.silence_ms == 700
+
+
+async def test_push_to_talk_never_asks_the_turn_model(make_harness: Any) -> None:
+    model = FakeTurnModel(finished=0.9)
+    h = await make_harness(turn_model=model)
+    await h.control('{"type":"settings","mode":"ptt"}')
+    await h.start()
+    await h.control('{"type":"ptt_down"}')
+    await h.feed(speech(ANSWER))
+    await h.quiet(1500)
+    assert not model.heard_ms and not h.of(FinalTranscript)
+    await h.control('{"type":"ptt_up"}')
+    await h.quiet(100)
+    assert [f.text for f in h.of(FinalTranscript)] == [ANSWER]
+
+
+# --------------------------------------------------------------------------- resumed answers
+
+
+async def test_going_on_over_an_acknowledgement_continues_the_answer(make_harness: Any) -> None:
+    h = await make_harness(
+        replies=["Tell me about yourself.", "Great! So how did you find the bug?", "Why?"]
+    )
+    await h.start()
+    await answer(h, "alpha bravo", quiet_ms=760)  # the reply starts as the turn ends
+    h.clear()
+    assert h.session.state == "speaking"  # "Great!" is playing
+    await h.feed(speech("charlie delta", amplitude=0.3))  # the candidate goes on
+    flush = h.of(FlushPlayback)
+    assert len(flush) == 1 and flush[0].kept is False
+    await h.quiet(1000)
+    await h.wait(3.0)  # the reply to the whole answer plays out, then is stored
+    # No acknowledgement stored as a question; the words joined the answer they continue.
+    assert saved(h) == [
+        "Tell me about yourself.",
+        "alpha bravo charlie delta",
+        "Great! So how did you find the bug?",
+    ]
+    continuation = [f for f in h.of(FinalTranscript) if f.text == "charlie delta"]
+    assert continuation and continuation[0].continues is True
+    assert h.conversation.question == 2  # questions asked: the first, and the full reply
+
+
+async def test_interrupting_the_opening_keeps_it_even_without_a_question_heard(
+    make_harness: Any,
+) -> None:
+    h = await make_harness(replies=["Welcome to your interview. What drew you here?", "Why?"])
+    await h.start(answer_ready=False)
+    await h.quiet(200)  # "Welcome to your interview." is playing: no answer to continue
+    await h.feed(speech("alpha bravo", amplitude=0.3))
+    assert h.of(FlushPlayback)[0].kept is True
+    await h.quiet(1000)
+    assert saved(h)[:2] == ["Welcome to your interview.", "alpha bravo"]
+    assert h.conversation.saved[0].meta["interrupted"] is True
+
+
+async def test_interrupting_a_question_keeps_what_was_heard_of_it(make_harness: Any) -> None:
+    h = await make_harness(
+        replies=["Tell me about yourself.", "Why did you leave? And what next?", "Why?"]
+    )
+    await h.start()
+    await answer(h, "alpha bravo", quiet_ms=760)
+    h.clear()
+    await h.quiet(400)  # "Why did you leave?" is playing
+    await h.feed(speech("charlie delta", amplitude=0.3))
+    assert h.of(FlushPlayback)[0].kept is True
+    await h.quiet(1000)
+    assert saved(h)[:4] == [
+        "Tell me about yourself.",
+        "alpha bravo",
+        "Why did you leave?",
+        "charlie delta",
+    ]
+    assert h.conversation.saved[2].meta["interrupted"] is True

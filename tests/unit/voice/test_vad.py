@@ -91,7 +91,7 @@ def test_tracker_ignores_isolated_blips() -> None:
 
 
 def test_pauses_inside_a_turn_are_measured() -> None:
-    from server.voice.session import pauses_ms
+    from server.voice.turns import pauses_ms
     from server.voice.vad import VadWindow
 
     w = 512  # 32 ms windows at 16 kHz

@@ -52,6 +52,7 @@ export class RoomView {
     if (!message || document.getElementById(`msg-${message.id}`)) return;
     const item = el("div", `msg msg-${message.role} is-new`);
     item.id = `msg-${message.id}`;
+    if (message.role === "user") item.dataset.messageId = String(message.id);
     let who = message.role === "assistant" ? "Interviewer" : "You";
     if (message.role === "assistant" && message.question_number) who += ` · Question ${message.question_number}`;
     item.append(el("p", "msg-who", who), el("p", "msg-text", message.content));
@@ -151,18 +152,69 @@ export class RoomView {
     this.lastInterviewerItem?.classList.add("is-interrupted");
   }
 
+  dropInterviewerMessage(message, connection) {
+    const key = `${connection}:${message}`;
+    const entry = this.voiceMessages?.get(key);
+    if (entry && !entry.repeat) {
+      entry.item.remove();
+      if (this.lastInterviewerItem === entry.item) {
+        const left = this.transcript.querySelectorAll(".msg-assistant");
+        this.lastInterviewerItem = left[left.length - 1];
+      }
+    }
+    this.voiceMessages?.delete(key);
+  }
+
   setLiveCaption(text) {
     this.liveCaptionText.textContent = text;
     this.liveCaption.hidden = !text;
   }
 
-  addAnswer(text) {
+  // `continues`: the candidate went on with the answer shown last (after a pause, or over an
+  // acknowledgement): the words join it, as they are stored.
+  addAnswer(text, { continues = false } = {}) {
     this.setLiveCaption("");
+    const answers = this.transcript.querySelectorAll(".msg-user");
+    const last = answers[answers.length - 1];
+    if (continues && last && last === this.transcript.lastElementChild) {
+      const shown = last.querySelector(".msg-text");
+      shown.textContent = `${shown.textContent} ${text}`;
+      return;
+    }
     this.answerCount += 1;
     const item = el("div", "msg msg-user is-new");
     item.id = `voice-answer-${this.answerCount}`;
     item.append(el("p", "msg-who", "You"), el("p", "msg-text", text));
     this.transcript.append(item);
+  }
+
+  // Gives every answer the server has stored its Edit control (`editor`, answer-edit.js).
+  // `stored`: the session's answers from the API, in order. Answers shown from the voice
+  // socket carry no message id: they are matched in order with the stored ones, and a
+  // continuation shown apart (the server adds it to the answer before) is folded into it.
+  bindAnswers(stored, editor) {
+    const index = new Map(stored.map((message, i) => [String(message.id), i]));
+    const shown = (message) => document.getElementById(`msg-${message.id}`) !== null;
+    const holds = (message, item) =>
+      squash(message.content).includes(squash(item.querySelector(".msg-text")?.textContent));
+    let next = 0;
+    let previous = null;
+    for (const item of [...this.transcript.querySelectorAll(":scope > .msg-user")]) {
+      let i = item.dataset.messageId ? index.get(item.dataset.messageId) : undefined;
+      if (!item.dataset.messageId) {
+        const free = next < stored.length && !shown(stored[next]);
+        if (free && holds(stored[next], item)) i = next;
+        else if (previous && holds(previous, item)) {
+          item.remove();
+          continue;
+        } else if (free) i = next;
+      }
+      if (i === undefined) continue; // not stored yet
+      editor.attach(item, stored[i].id, i + 1);
+      editor.update(item, stored[i], i + 1);
+      previous = stored[i];
+      next = i + 1;
+    }
   }
 
   setLevel(level) {
@@ -198,13 +250,14 @@ export class RoomView {
     button.setAttribute("aria-pressed", pressed ? "true" : "false");
   }
 
-  showFinished() {
+  showFinished({ focus = true } = {}) {
     this.setLiveCaption("");
     this.voicePanel.hidden = true;
     this.form.hidden = true;
     this.finishedPanel.hidden = false;
     this.setStatus("The interview is over.");
-    // Focus follows the conversation to its only next step.
-    document.getElementById("report-link").focus();
+    // Focus follows the conversation to its only next step (unless an answer is being
+    // corrected: the text box keeps it).
+    if (focus) document.getElementById("report-link").focus();
   }
 }

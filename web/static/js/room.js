@@ -3,6 +3,7 @@
 // it too, so the spoken session stays in step; without it they go over the HTTP API.
 // RoomView renders everything; this module only decides what happens.
 
+import { AnswerEditor } from "./answer-edit.js";
 import { api, ApiError } from "./api.js";
 import { confirmDialog } from "./dialog.js";
 import { RoomView } from "./room-view.js";
@@ -18,6 +19,46 @@ const answerError = document.getElementById("answer-error");
 const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
 const VOICE_HELLO_TIMEOUT_MS = 10000;
+
+// Every stored answer can be corrected. The server-rendered ones carry their ids; the others
+// get theirs from the API once stored (the voice socket's events carry no message ids).
+const editor = new AnswerEditor({
+  sessionId: view.sessionId,
+  maxChars: Number(view.root.dataset.maxAnswerChars),
+  status: document.getElementById("edit-status"),
+});
+for (const item of view.transcript.querySelectorAll(":scope > .msg-user[data-message-id]")) {
+  editor.attach(item, item.dataset.messageId, Number(item.dataset.answerNumber));
+}
+
+let refreshing = null;
+let refreshAgain = false;
+
+function refreshAnswers() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    try {
+      do {
+        refreshAgain = false;
+        const session = await api("GET", base);
+        view.bindAnswers(session.messages.filter((m) => m.role === "user"), editor);
+      } while (refreshAgain);
+    } catch (error) {
+      // The next stored answer tries again; only a bug in the page is worth an error.
+      if (!(error instanceof ApiError)) throw error;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+function showFinished() {
+  view.showFinished({ focus: !editor.editing });
+}
 
 let busy = false;
 let voice = null; // the VoiceChannel once the server said hello; null on the typed-only path
@@ -42,6 +83,7 @@ function showAnswerError(message) {
 }
 
 function keepComposerInView() {
+  if (editor.editing) return; // don't scroll away from the answer being corrected
   const target = form.hidden ? view.finishedPanel : form;
   target.scrollIntoView({ block: "end", behavior: reduceMotion ? "auto" : "smooth" });
 }
@@ -49,7 +91,7 @@ function keepComposerInView() {
 function yourTurn(progress) {
   view.setProgress(progress);
   if (progress.awaiting === "finished") {
-    view.showFinished();
+    showFinished();
   } else {
     view.setStatus(`${progress.label}. Your turn: type your answer.`, "waiting");
   }
@@ -60,6 +102,7 @@ function yourTurn(progress) {
 async function sync() {
   const session = await api("GET", base);
   for (const message of session.messages) view.addMessage(message);
+  view.bindAnswers(session.messages.filter((m) => m.role === "user"), editor);
   view.setProgress(session.progress);
   return session.progress;
 }
@@ -100,6 +143,7 @@ async function sendAnswer() {
     textarea.value = "";
     view.addMessage(turn.answer);
     view.addMessage(turn.reply);
+    refreshAnswers();
     yourTurn(turn.progress);
   } catch (error) {
     if (error instanceof ApiError && error.details.answer_saved) {
@@ -151,7 +195,7 @@ async function endInterview() {
 function handleError(error, retry) {
   const message = error instanceof ApiError ? error.message : "Something went wrong in the page.";
   if (error instanceof ApiError && error.code === "conflict" && /finished/.test(message)) {
-    view.showFinished();
+    showFinished();
     return;
   }
   view.setStatus("Something went wrong.");
@@ -240,31 +284,39 @@ const voiceEvents = {
   progress({ question, total, awaiting }) {
     view.setProgress({ question, total, awaiting, label: progressLabel(question, total) });
     if (awaiting === "answer") view.labelQuestion(question);
+    // Sent once an answer is stored (among other times): its id is in the API now.
+    refreshAnswers();
   },
   sentence({ message, text }) {
     view.addInterviewerSentence(message, text, voiceConnection);
   },
-  flush() {
-    view.markInterrupted();
+  flush(message, kept) {
+    // Not kept: only an acknowledgement was heard and the candidate went on with the answer.
+    if (kept) view.markInterrupted();
+    else view.dropInterviewerMessage(message, voiceConnection);
   },
   partial(_turn, text) {
     view.setLiveCaption(text);
   },
-  final(_turn, text, source) {
+  final(_turn, text, source, continues) {
     view.clearError();
-    view.addAnswer(text);
+    view.addAnswer(text, { continues });
     if (source === "typed" && pendingTyped !== null) {
       if (textarea.value.trim() === pendingTyped) textarea.value = "";
       pendingTyped = null;
     }
     keepComposerInView();
   },
+  revised() {
+    // The second pass stored a better reading of an answer: show what is on record.
+    refreshAnswers();
+  },
   discarded() {
     view.setLiveCaption("");
   },
   error(event) {
     if (event.code === "interview_finished") {
-      view.showFinished();
+      showFinished();
       return;
     }
     view.showError(event.message, event.retryable || event.code === "no_question" ? () => voice.retry() : null);
@@ -275,7 +327,7 @@ const voiceEvents = {
       view.setStatus("Interview ended. Opening your report…");
       window.location.assign(view.reportUrl);
     } else {
-      view.showFinished();
+      showFinished();
     }
   },
   reconnecting(attempt) {

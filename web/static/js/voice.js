@@ -5,7 +5,8 @@
 
 const PROTOCOL_VERSION = 1;
 const SETTINGS_KEY = "viva.voice.settings";
-const DEFAULT_SETTINGS = { mode: "vad", silence_ms: 700, voice_speed: 1.0, volume: 1.0 };
+// silence_ms until the server's hello says its own default (3000 with the turn model).
+const DEFAULT_SETTINGS = { mode: "vad", silence_ms: 3000, voice_speed: 1.0, volume: 1.0 };
 const PLAYBACK_LEAD_S = 0.05; // head start for the first chunk, so it is not clipped
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const NO_RECONNECT = new Set([4403, 4404, 4409]);
@@ -19,6 +20,15 @@ const stats = {
   chunksReceived: 0, chunksScheduled: 0, secondsScheduled: 0, framesSent: 0, partials: 0, finals: 0, flushes: 0, connects: 0,
 };
 window.__vivaVoiceStats = stats;
+
+// The settings this browser has stored (the candidate chose them), by name.
+function savedSettingKeys() {
+  try {
+    return Object.keys(JSON.parse(window.localStorage.getItem(SETTINGS_KEY) || "{}"));
+  } catch {
+    return [];
+  }
+}
 
 export function loadSettings() {
   try {
@@ -213,7 +223,7 @@ export class VoiceChannel {
         stats.flushes += 1;
         this.player?.flush(event.message);
         this.dropCaptions(event.message);
-        this.events.flush?.(event.message);
+        this.events.flush?.(event.message, event.kept !== false);
         break;
       case "partial_transcript":
         stats.partials += 1;
@@ -222,7 +232,10 @@ export class VoiceChannel {
       case "final_transcript":
         stats.finals += 1;
         stats.lastFinal = event.text;
-        this.events.final?.(event.turn, event.text, event.source);
+        this.events.final?.(event.turn, event.text, event.source, Boolean(event.continues));
+        break;
+      case "answer_revised":
+        this.events.revised?.(event.turns, event.text);
         break;
       case "turn_discarded":
         this.events.discarded?.(event.turn);
@@ -248,8 +261,16 @@ export class VoiceChannel {
     const first = !this.everReady;
     this.everReady = true;
     this.ensureAudio();
-    const { mode, silence_ms, voice_speed } = this.settings;
-    this.send({ type: "settings", mode, silence_ms, voice_speed });
+    // What the candidate chose is sent; for the rest the server's defaults hold (the pause
+    // limit depends on whether the server judges pauses with its turn model).
+    const saved = savedSettingKeys();
+    const server = hello.settings || {};
+    if (!saved.includes("silence_ms") && server.silence_ms) {
+      this.settings = sanitizeSettings({ ...this.settings, silence_ms: server.silence_ms });
+    }
+    const wire = {};
+    for (const key of ["mode", "silence_ms", "voice_speed"]) if (saved.includes(key)) wire[key] = this.settings[key];
+    if (Object.keys(wire).length) this.send({ type: "settings", ...wire });
     if (this.micMuted) this.send({ type: "mute" });
     this.events.connected?.({ first, settings: this.settings });
     if (!this.finished) this.send({ type: "start", protocol_version: PROTOCOL_VERSION });

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
-import re
 import time
 import weakref
 from collections.abc import Sequence
@@ -26,38 +26,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.ai.llm import ChatModel, json_object
-from server.errors import AIOutputError, AIServiceError, ValidationError
+from server.errors import AIServiceError, ValidationError
+from server.feedback.compose import MAX_POINT_CHARS, Assessment, Composed, compose
+from server.feedback.contract import validate_feedback
+from server.feedback.evidence import QA, SpeechMetrics, describe, measure_interview
+from server.feedback.notes import AnswerNotes
+from server.feedback.rubric import score_interview
 from server.repositories.feedback import FeedbackRepository
 from server.repositories.records import FeedbackRecord, MessageRecord, SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
-from server.services.evidence import (
-    QA,
-    AnswerEvidence,
-    InterviewEvidence,
-    SpeechMetrics,
-    measure_interview,
-)
-from server.services.notes import AnswerNotes
 from server.services.prompts import feedback_messages
-from server.services.rubric import RubricScore, score_interview
 from server.services.sessions import SessionService
-from server.services.writeup import (
-    SHORT_ANSWER_WORDS,
-    CitedPoint,
-    fallback_cv_suggestions,
-    fallback_improvements,
-    fallback_strengths,
-    find_quote,
-    quote_for_point,
-)
 
 logger = logging.getLogger(__name__)
 
-REQUIRED_KEYS = ("score", "strengths", "weaknesses", "cv_improvements")
-MIN_ITEMS, MAX_ITEMS = 3, 5
 MAX_ATTEMPTS = 2  # for the score adjustment request (notes retry on their own)
 ADJUST_MAX_TOKENS = 120
-MAX_POINT_CHARS = 400
 
 ADJUST_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -70,63 +54,13 @@ ADJUST_SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class ValidFeedback:
-    score: int
-    strengths: list[str]
-    weaknesses: list[str]
-    cv_improvements: list[str]
-
-
-def _items(data: dict[str, Any], key: str, label: str) -> list[str]:
-    value = data[key]
-    if isinstance(value, str):
-        # The reference stored sections as text; accept a bulleted string too.
-        value = [line.strip(" -•*\t") for line in value.splitlines()]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise AIOutputError(f"Feedback {key} must be a list of strings.")
-    items = [" ".join(v.split()) for v in value if v.strip()]
-    if not MIN_ITEMS <= len(items) <= MAX_ITEMS:
-        raise AIOutputError(f"Feedback needs {MIN_ITEMS}–{MAX_ITEMS} {label}, got {len(items)}.")
-    return items
-
-
-def validate_feedback(data: Any) -> ValidFeedback:
-    """The reference's contract: every key present, an int score in 1..10, 3–5 items a section."""
-    if not isinstance(data, dict):
-        raise AIOutputError(f"Feedback must be a JSON object, got {type(data).__name__}.")
-    missing = set(REQUIRED_KEYS) - data.keys()
-    if missing:
-        raise AIOutputError(f"Feedback missing keys: {sorted(missing)}")
-    score = data["score"]
-    # bool is a subclass of int: True must not pass as a score of 1.
-    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 10:
-        raise AIOutputError(f"Invalid score: {score!r}")
-    return ValidFeedback(
-        score=score,
-        strengths=_items(data, "strengths", "strengths"),
-        weaknesses=_items(data, "weaknesses", "areas to improve"),
-        cv_improvements=_items(data, "cv_improvements", "CV suggestions"),
-    )
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """Evidence and score of an interview: deterministic, no model involved."""
-
-    qas: list[QA]
-    evidence: InterviewEvidence
-    rubric: RubricScore
-    elapsed_ms: float
-
-
 def qas_from_history(history: Sequence[MessageRecord]) -> list[QA]:
     """Pair each candidate answer with the interviewer message before it."""
     qas: list[QA] = []
-    question = ""
+    question, number = "", None
     for message in history:
         if message.role == "assistant":
-            question = message.content
+            question, number = message.content, message.question_number
             continue
         speech = None
         if message.audio_duration_ms:
@@ -137,9 +71,41 @@ def qas_from_history(history: Sequence[MessageRecord]) -> list[QA]:
                 pause_durations_ms=[int(p) for p in pauses],
             )
         qas.append(
-            QA(question=question, answer=message.content, message_id=message.id, speech=speech)
+            QA(
+                question=question,
+                answer=message.content,
+                message_id=message.id,
+                speech=speech,
+                question_number=number,
+            )
         )
     return qas
+
+
+def answers_sha256(history: Sequence[MessageRecord]) -> str:
+    """What a report is built on: every answer, by id and text. A report whose answers have
+    changed since (corrected by the candidate, re-transcribed) no longer matches the transcript."""
+    digest = hashlib.sha256()
+    for message in history:
+        if message.role == "user":
+            digest.update(f"{message.id}\0{message.content}\0".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A stored report, and whether the transcript still says what it was built on."""
+
+    feedback: FeedbackRecord
+    out_of_date: bool
+
+
+def is_out_of_date(feedback: FeedbackRecord, history: Sequence[MessageRecord]) -> bool:
+    if feedback.answers_sha256 is None:
+        # Stored before reports recorded their answers, and so before answers could be revised:
+        # any revision came after it.
+        return any(m.revised_by is not None for m in history if m.role == "user")
+    return feedback.answers_sha256 != answers_sha256(history)
 
 
 def _describe_evidence(assessment: Assessment) -> str:
@@ -151,17 +117,7 @@ def _describe_evidence(assessment: Assessment) -> str:
         "Measured, answer by answer:",
     ]
     for answer in assessment.evidence.answers:
-        facts = [f"{answer.word_count} words"]
-        facts.append("a concrete example" if answer.concrete_example else "no concrete example")
-        facts.append(
-            f"numbers: {', '.join(answer.numbers[:4])}" if answer.numbers else "no numbers"
-        )
-        if answer.skills:
-            facts.append(f"named: {', '.join(answer.skills[:5])}")
-        if answer.evasive:
-            facts.append("evasive")
-        facts.extend(answer.notes[:2])
-        lines.append(f"- Answer {answer.index + 1}: " + "; ".join(facts))
+        lines.append(f"- Answer {answer.index + 1}: " + describe(answer, detailed=True))
     c = assessment.evidence.coverage
     if c.requirements_missing:
         lines.append(f"Job requirements with no evidence: {', '.join(c.requirements_missing[:6])}.")
@@ -180,82 +136,11 @@ Reply as JSON: "score_adjustment" is -1, 0 or 1: 0 unless your own judgement of 
 transcript differs from the measured score; "adjustment_reason" says why in one sentence."""
 
 
-def _quality(answer: AnswerEvidence) -> float:
-    """How much an answer shows, for ranking notes: strengths from the best answers first,
-    areas to improve from the weakest."""
-    return (
-        answer.question_relevance
-        + (0.5 if answer.concrete_example else 0.0)
-        + 0.15 * min(len(answer.numbers), 3)
-        + min(answer.word_count, 150) / 300
-        - (1.0 if answer.evasive else 0.0)
-    )
-
-
-_PRAISE = re.compile(
-    r"\b(impressive|excellent|outstanding|noteworthy|great job|well done|strong)\b", re.I
-)
-_ADVICE = re.compile(
-    r"\b(could|should|would|try|add|give|include|explain|quantify|practi[cs]e|next time|more|"
-    r"instead|avoid|make sure|consider)\b",
-    re.I,
-)
-
-
-def _cited_points(
-    value: Any, answers: Sequence[str], *, praise: bool, assessment: Assessment
-) -> list[CitedPoint]:
-    """The model's items whose quote is found verbatim; strengths may not praise thin answers."""
-    points: list[CitedPoint] = []
-    if not isinstance(value, list):
-        return points
-    seen: set[str] = set()
-    for item in value:
-        if not isinstance(item, dict):
-            continue
-        point = " ".join(str(item.get("point", "")).split())
-        quote = " ".join(str(item.get("quote", "")).split()).strip(" \"'“”‘’")
-        if not point or len(point) > MAX_POINT_CHARS or point.lower() in seen:
-            continue
-        if not point.rstrip("\"'”’)").endswith((".", "!", "?")):
-            continue  # cut off by the length cap mid-sentence: never show half a sentence
-        index = find_quote(quote, answers)
-        if index is None:
-            continue
-        evidence = assessment.evidence.answers[index]
-        if praise and (evidence.word_count < SHORT_ANSWER_WORDS or evidence.evasive):
-            continue
-        if not praise and _PRAISE.search(point) and not _ADVICE.search(point):
-            continue  # small models put compliments in the improvements; those help nobody
-        seen.add(point.lower())
-        points.append(CitedPoint(text=point, quote=quote, answer_index=index))
-    return points[:MAX_ITEMS]
-
-
-def _fill(points: list[CitedPoint], fallback: list[CitedPoint]) -> list[CitedPoint]:
-    """Top up to the minimum from the evidence write-up, skipping answers already cited."""
-    cited = {p.answer_index for p in points}
-    extra = [p for p in fallback if p.answer_index not in cited] + [
-        p for p in fallback if p.answer_index in cited
-    ]
-    texts = {p.text.lower() for p in points}
-    for candidate in extra:
-        if len(points) >= MIN_ITEMS:
-            break
-        if candidate.text.lower() not in texts:
-            points.append(candidate)
-            texts.add(candidate.text.lower())
-    return points
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Written:
-    strengths: list[CitedPoint]
-    weaknesses: list[CitedPoint]
-    cv_improvements: list[str]
+    composed: Composed
     adjustment: int = 0
     reason: str | None = None
-    model_items: int = 0
 
 
 class FeedbackService:
@@ -280,9 +165,23 @@ class FeedbackService:
         # One generation per session at a time: a double click must not cost two model runs.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def get_feedback(self, public_id: str, owner_id: str) -> FeedbackRecord | None:
+    async def get_report(self, public_id: str, owner_id: str) -> Report | None:
+        """The stored report, if any, and whether an answer has changed since it was written."""
         session = await self.sessions.get(public_id, owner_id)
-        return await self.feedback_repo.get_for_session(session.id)
+        return await self.report_of(session)
+
+    async def report_of(self, session: SessionRecord) -> Report | None:
+        feedback = await self.feedback_repo.get_for_session(session.id)
+        if feedback is None:
+            return None
+        history = await self.message_repo.list_for_session(session.id)
+        return Report(feedback, is_out_of_date(feedback, history))
+
+    async def generate_report(self, public_id: str, owner_id: str) -> Report:
+        """``generate_feedback``, and whether an answer changed while it was being written."""
+        feedback = await self.generate_feedback(public_id, owner_id)
+        history = await self.message_repo.list_for_session(feedback.session_id)
+        return Report(feedback, is_out_of_date(feedback, history))
 
     async def assess(self, public_id: str, owner_id: str) -> Assessment:
         """The evidence and score now, without any model call."""
@@ -306,14 +205,16 @@ class FeedbackService:
         return Assessment(qas, evidence, rubric, (time.perf_counter() - started) * 1000)
 
     async def generate_feedback(self, public_id: str, owner_id: str) -> FeedbackRecord:
-        """The stored report, generating it first if there is none. Ends the interview."""
+        """The stored report, generating it first if there is none, or writing it again from
+        the transcript as it is now if an answer changed since it was written (the old report
+        stays stored until the new one replaces it). Ends the interview."""
         session = await self.sessions.get(public_id, owner_id)
         lock = self._locks.setdefault(session.id, asyncio.Lock())
         async with lock:
             existing = await self.feedback_repo.get_for_session(session.id)
-            if existing:
-                return existing
             history = await self.message_repo.list_for_session(session.id)
+            if existing and not is_out_of_date(existing, history):
+                return existing
             assessment = await self._assess(session, history)
             if session.status != "completed":
                 await self.session_repo.set_status(session.id, "completed")
@@ -324,32 +225,16 @@ class FeedbackService:
 
             score = min(10, max(1, assessment.rubric.score + written.adjustment))
             # The reference contract still holds for what we store.
+            composed = written.composed
             valid = validate_feedback(
                 {
                     "score": score,
-                    "strengths": [p.text for p in written.strengths],
-                    "weaknesses": [p.text for p in written.weaknesses],
-                    "cv_improvements": written.cv_improvements,
+                    "strengths": [p.text for p in composed.strengths],
+                    "weaknesses": [p.text for p in composed.weaknesses],
+                    "cv_improvements": composed.cv_improvements,
                 }
             )
-            total_items = len(written.strengths) + len(written.weaknesses)
-            written_by = (
-                "model"
-                if written.model_items == total_items
-                else "evidence"
-                if written.model_items == 0
-                else "model+evidence"
-            )
-
-            def cite(points: list[CitedPoint]) -> list[dict[str, Any]]:
-                return [
-                    {
-                        "quote": p.quote,
-                        "answer_index": p.answer_index,
-                        "message_id": assessment.qas[p.answer_index].message_id,
-                    }
-                    for p in points
-                ]
+            written_by = composed.written_by
 
             record = await self.feedback_repo.create(
                 session.id,
@@ -360,19 +245,20 @@ class FeedbackService:
                 rubric_score=assessment.rubric.score,
                 sub_scores=dataclasses.asdict(assessment.rubric),
                 evidence=dataclasses.asdict(assessment.evidence),
-                citations={
-                    "strengths": cite(written.strengths),
-                    "weaknesses": cite(written.weaknesses),
-                },
+                citations=composed.citations(assessment.qas),
+                coaching=[c.as_dict() for c in composed.coaching],
                 score_adjustment=written.adjustment,
                 adjustment_reason=written.reason,
                 written_by=written_by,
                 timings={"score_ms": round(assessment.elapsed_ms), "writeup_ms": round(writeup_ms)},
+                answers_sha256=answers_sha256(history),
+                replace=existing is not None,
             )
             self.notes.forget(session.id)  # the stored report replaces them
             logger.info(
-                "session %s: feedback stored (score %d, rubric %d, written by %s, %.1f s)",
+                "session %s: feedback %s (score %d, rubric %d, written by %s, %.1f s)",
                 public_id,
+                "written again after a revised answer" if existing else "stored",
                 valid.score,
                 assessment.rubric.score,
                 written_by,
@@ -383,7 +269,6 @@ class FeedbackService:
     async def _write(
         self, session: SessionRecord, history: Sequence[MessageRecord], assessment: Assessment
     ) -> _Written:
-        answers = [qa.answer for qa in assessment.qas]
         try:
             notes = await self.notes.collect(session, history)
         except AIServiceError as err:
@@ -392,43 +277,10 @@ class FeedbackService:
             raise AIServiceError(
                 f"Could not generate feedback ({err.message}). The interview is saved; try again."
             ) from err
-        # Each note is about one answer: its points quote the sentence of that answer they are
-        # most about. Strengths from the best answers first, areas from the weakest.
-        cited: list[tuple[int, dict[str, Any]]] = []
-        for i, note in enumerate(notes):
-            if note is None:
-                continue
-            points = {
-                key: {"point": text, "quote": quote_for_point(text, answers[i])}
-                for key in ("strength", "improvement")
-                if isinstance(text := note.get(key), str) and text.strip()
-            }
-            cited.append((i, points))
-        cited.sort(key=lambda pair: _quality(assessment.evidence.answers[pair[0]]), reverse=True)
-        strengths = _cited_points(
-            [points.get("strength") for _i, points in cited],
-            answers,
-            praise=True,
-            assessment=assessment,
+        context = "\n".join(
+            (session.cv_text, session.job_description_text, session.job_title, session.company_name)
         )
-        weaknesses = _cited_points(
-            [points.get("improvement") for _i, points in reversed(cited)],
-            answers,
-            praise=False,
-            assessment=assessment,
-        )
-        model_items = len(strengths) + len(weaknesses)
-        qas = assessment.qas
-        strengths = _fill(strengths, fallback_strengths(assessment.evidence, qas, MAX_ITEMS))
-        weaknesses = _fill(weaknesses, fallback_improvements(assessment.evidence, qas, MAX_ITEMS))
-        # CV suggestions come from the evidence: results said aloud but missing from the CV...
-        cv_items = list(
-            dict.fromkeys(
-                fallback_cv_suggestions(
-                    assessment.evidence, job_title=session.job_title, n=MAX_ITEMS
-                )
-            )
-        )[:MIN_ITEMS]
+        composed = compose(assessment, notes, job_title=session.job_title, context=context)
 
         adjustment, reason = 0, None
         if self.model_may_adjust_score:
@@ -437,7 +289,7 @@ class FeedbackService:
             why = str(proposal.get("adjustment_reason") or "").strip()
             if proposed in (-1, 1) and not isinstance(proposed, bool) and why:
                 adjustment, reason = int(proposed), why[:MAX_POINT_CHARS]
-        return _Written(strengths, weaknesses, cv_items, adjustment, reason, model_items)
+        return _Written(composed, adjustment, reason)
 
     async def _adjustment(
         self, session: SessionRecord, history: Sequence[MessageRecord], assessment: Assessment

@@ -8,24 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from server.services.evidence import (
-    AnswerEvidence,
-    Coverage,
-    InterviewEvidence,
-    MiniLmEmbedder,
-)
-from server.services.rubric import (
-    WEIGHTS,
+from server.ai.embedder import MiniLmEmbedder
+from server.feedback.evidence import AnswerEvidence, Coverage, InterviewEvidence
+from server.feedback.labelled import (
+    ADVERSARIAL_KINDS,
+    ADVERSARIAL_MAX,
     LabelledTranscript,
-    RubricScore,
     agreement_table,
-    band_for,
     load_labelled,
     main,
-    score_interview,
 )
+from server.feedback.limits import band_for
+from server.feedback.rubric import WEIGHTS, RubricScore, score_interview
 
-LABELLED = Path(__file__).resolve().parents[1] / "data" / "labelled"
+LABELLED = Path(__file__).resolve().parents[2] / "data" / "labelled"
 
 Scored = list[tuple[LabelledTranscript, RubricScore]]
 
@@ -46,7 +42,7 @@ def test_labelled_set_is_broad_enough(scored: Scored) -> None:
     transcripts = [t for t, _ in scored]
     assert len(transcripts) >= 14
     assert len({t.job_title for t in transcripts}) >= 4
-    assert {band_for(t.label) for t in transcripts} == {
+    assert {band_for(t.label).title for t in transcripts} == {
         "Exceptional",
         "Strong",
         "Good foundation",
@@ -109,6 +105,30 @@ def test_one_word_and_evasive_interviews_score_at_most_2(scored: Scored) -> None
         assert s.band == "Significant work needed"
 
 
+def test_answers_built_to_game_the_score_hold_at_3_or_less(scored: Scored) -> None:
+    """Keyword lists, number salad, fluent generic answers, STAR-shaped off-topic stories, one
+    canned pitch for every question, agreeable bad practice: none of it is evidence."""
+    adversarial = [(t, s) for t, s in scored if t.kind in ADVERSARIAL_KINDS]
+    assert {t.kind for t, _ in adversarial} == ADVERSARIAL_KINDS
+    for t, s in adversarial:
+        assert s.score <= ADVERSARIAL_MAX, (t.name, s.score, s.reasons)
+        honest = [
+            s2
+            for t2, s2 in scored
+            if t2.pair_group == t.pair_group and t2.kind in {"strong", "mid"}
+        ]
+        assert honest and all(s.score < s2.score for s2 in honest), t.name
+    by_name = _by_name(scored)
+    for name in ("adv_backend_keywords", "adv_pm_keywords"):
+        _, s = by_name[name]
+        assert s.relevance <= 2 and s.technical_depth <= 2, (name, s)
+        assert "listed terms" in s.reasons[0]
+    _, canned = by_name["adv_backend_wrong_question"]
+    assert "repeated another answer" in canned.reasons[0]
+    _, generic = by_name["adv_analyst_generic"]
+    assert generic.reasons[0].startswith("Capped at 3: none of your answers gave a specific")
+
+
 def test_off_topic_rambling_has_low_relevance_and_loses_to_on_topic(scored: Scored) -> None:
     off = [(t, s) for t, s in scored if t.kind == "off-topic-long"]
     assert len(off) >= 2
@@ -131,7 +151,7 @@ def test_scores_are_ints_in_range_and_subscores_bounded(scored: Scored) -> None:
         for value in (s.relevance, s.clarity, s.technical_depth, s.alignment):
             assert 1.0 <= value <= 10.0
             assert round(value, 1) == value
-        assert s.band == band_for(s.score)
+        assert s.band == band_for(s.score).title
         assert s.reasons
 
 
@@ -177,7 +197,7 @@ def _answer(i: int, **overrides: object) -> AnswerEvidence:
         "question_relevance": 0.9,
         "job_relevance": 0.9,
         "speech": None,
-        "notes": [],
+        "findings": [],
         "concrete_example": True,
         "evasive": False,
         "agency_self": 4,
@@ -207,7 +227,7 @@ def test_weights_sum_to_one() -> None:
 
 
 def test_bands() -> None:
-    assert [band_for(s) for s in (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)] == [
+    assert [band_for(s).title for s in (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)] == [
         "Exceptional", "Exceptional", "Strong", "Strong", "Good foundation",
         "Good foundation", "Needs improvement", "Needs improvement",
         "Significant work needed", "Significant work needed",
@@ -249,8 +269,8 @@ def test_empty_interview_scores_1() -> None:
 
 def test_docs_table_is_current(scored: Scored) -> None:
     """docs/rubric.md must carry the table the current rubric prints (label and score
-    columns; regenerate with `python -m server.services.rubric --report ...`)."""
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "rubric.md").read_text(encoding="utf-8")
+    columns; regenerate with `python -m server.feedback.labelled --report ...`)."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "rubric.md").read_text(encoding="utf-8")
     for t, s in scored:
         diff = s.score - t.label
         row = f"| {t.name} | {t.job_title} | {t.kind} | {t.label} | {s.score} | {diff:+d} |"

@@ -36,25 +36,36 @@ from typing import Any
 
 from server.ai.llm import ChatMessage, ChatModel, json_object
 from server.errors import AIServiceError
+from server.feedback.evidence import QA, AnswerEvidence, describe, measure_interview
+from server.feedback.questions import asked
 from server.repositories.records import MessageRecord, SessionRecord
 from server.services.activity import InterviewActivity
-from server.services.evidence import QA, AnswerEvidence, measure_interview
 from server.services.prompts import ANSWER_LABEL
 
 logger = logging.getLogger(__name__)
 
-NOTE_MAX_TOKENS = 150
-"""A bound, not a target: the schema's length caps keep a note near 70-80 tokens."""
+NOTE_MAX_TOKENS = 200
+"""A bound, not a target: the schema's length caps (160 characters a point) keep a note near
+70-90 tokens; the bound leaves room, since a note cut off mid-string is unusable."""
 MAX_ATTEMPTS = 2
 MAX_SESSIONS = 256
 """Sessions whose notes are kept (oldest dropped first); a dropped one is rewritten if needed."""
 
+IMPROVEMENT_VERBS = (
+    "Add", "Say", "Name", "Give", "Explain", "Describe", "Start", "Open", "Close", "End",
+    "Lead", "State", "Tell", "Put", "Cut", "Mention", "Quantify", "Include", "Answer", "Replace",
+)  # fmt: skip
 NOTE_SCHEMA: dict[str, Any] = {
     "type": "object",
     # Length caps bound generation time on small local models (grammar-enforced there).
+    # The patterns (grammar-enforced on llama.cpp) make the model speak to the candidate: a
+    # strength starts with "You" or is left empty, an improvement starts with what to do.
     "properties": {
-        "strength": {"type": "string", "maxLength": 220},
-        "improvement": {"type": "string", "maxLength": 220},
+        "strength": {"type": "string", "pattern": "^(You [^\\n]{10,160})?$"},
+        "improvement": {
+            "type": "string",
+            "pattern": f"^({'|'.join(IMPROVEMENT_VERBS)}) [^\\n]{{10,160}}$",
+        },
     },
     "required": ["strength", "improvement"],
     "additionalProperties": False,
@@ -68,17 +79,6 @@ to the role, and no note ever holds up an interview's own slot."""
 Note = dict[str, Any]
 
 
-def _facts(evidence: AnswerEvidence) -> str:
-    facts = [f"{evidence.word_count} words"]
-    facts.append("a concrete example" if evidence.concrete_example else "no concrete example")
-    facts.append(
-        f"numbers: {', '.join(evidence.numbers[:3])}" if evidence.numbers else "no numbers"
-    )
-    if evidence.evasive:
-        facts.append("evasive")
-    return "; ".join(facts)
-
-
 def note_messages(
     session: SessionRecord, number: int, question: str, answer: str, evidence: AnswerEvidence
 ) -> list[ChatMessage]:
@@ -88,15 +88,18 @@ def note_messages(
     system = f"""You assess a spoken mock interview for the role of {session.job_title} at \
 {session.company_name}. You are given one question and the candidate's answer, with facts \
 measured in it, and write a private note on that answer only, from what the candidate \
-actually said. JSON: "strength" is one short sentence to the candidate ("you") on what this \
-answer did well; "improvement" is one short, specific change that would make this answer \
-better. Never call a short or vague answer detailed or specific."""
-    user = f"""Question {number}: {question}
+actually said. Speak to the candidate as "you", never "the candidate". JSON: "strength" is \
+one short sentence starting "You" that names one specific thing this answer said (an action, \
+a detail or a number from it); leave it empty if the answer is vague, evasive, off the \
+question or only a list of terms, because then there is nothing to praise. "improvement" is \
+one short sentence starting with what to do ("Add…", "Say…", "Name…") that would make this \
+answer better. Only mention what the question or the answer contains."""
+    user = f"""Question {number}: {asked(question)}
 
 {ANSWER_LABEL}
 {answer}
 
-Assess only the answer to question {number} ({_facts(evidence)})."""
+Assess only the answer to question {number} ({describe(evidence)})."""
     return [ChatMessage("system", system), ChatMessage("user", user)]
 
 

@@ -11,29 +11,33 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from server.services.evidence import (
+from server.feedback.evidence import (
     QA,
     AnswerEvidence,
     InterviewEvidence,
     extract_numbers,
     find_evasion,
     find_hedges,
-    sentences,
+    praiseworthy,
     star_cues,
 )
+from server.feedback.limits import MAX_ITEMS, MIN_ITEMS, RELEVANT, SHORT_ANSWER_WORDS
+from server.feedback.questions import question_name
+from server.feedback.text import sentences
 
 __all__ = [
     "CitedPoint",
+    "clip_words",
+    "evidenced_strengths",
     "fallback_cv_suggestions",
     "fallback_improvements",
-    "fallback_strengths",
     "find_quote",
+    "name_of",
+    "strengths_to_earn",
 ]
 
 MIN_QUOTE_WORDS = 3
 MAX_QUOTE_WORDS = 30
-MIN_ITEMS, MAX_ITEMS = 3, 5  # the feedback contract: 3-5 items per list
-SHORT_ANSWER_WORDS = 12
 
 _SURROUNDING = " \t\r\n\"'`“”‘’«»…."
 
@@ -41,8 +45,11 @@ _SURROUNDING = " \t\r\n\"'`“”‘’«»…."
 @dataclass(frozen=True)
 class CitedPoint:
     text: str  # the point, naming the measured fact
-    quote: str  # verbatim from the answer (up to whitespace)
-    answer_index: int  # 0-based index into the interview's answers
+    quote: str  # verbatim from the answer (up to whitespace); "" when it cites none
+    answer_index: int | None  # 0-based index into the interview's answers
+    # "evidenced": a point the evidence (or a checked model note) supports; "to_earn": what
+    # would have earned a strength, shown apart from the strengths themselves.
+    kind: str = "evidenced"
 
 
 def _normalise(text: str) -> str:
@@ -74,7 +81,7 @@ def find_quote(quote: str, answers: Sequence[str]) -> int | None:
 # ------------------------------------------------------------------ quoting helpers
 
 
-def _clip_words(text: str, focus: int = 0) -> str:
+def clip_words(text: str, focus: int = 0) -> str:
     """A verbatim run of at most MAX_QUOTE_WORDS words of ``text`` around char ``focus``."""
     spans = [m.span() for m in re.finditer(r"\S+", text)]
     if len(spans) <= MAX_QUOTE_WORDS:
@@ -104,7 +111,7 @@ def _quote(answer: str, predicate: Callable[[str], bool] | None = None) -> str:
     while len(answer[start:end].split()) < MIN_QUOTE_WORDS and chosen > 0:
         chosen -= 1
         start = spans[chosen][0]
-    return _clip_words(answer[start:end])
+    return clip_words(answer[start:end])
 
 
 _CONTENT_WORD = re.compile(r"[a-z0-9][a-z0-9+#.'-]{3,}")
@@ -125,10 +132,10 @@ def quote_for_point(point: str, answer: str) -> str:
     return _quote(answer, lambda sentence: overlap(sentence) == best)
 
 
-def _short_question(question: str, max_words: int = 14) -> str:
-    words = question.split()
-    text = " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
-    return f"“{text}”"
+def name_of(qas: Sequence[QA], index: int) -> str:
+    """How the report names the question an answer replied to (see ``questions.py``)."""
+    qa = qas[index]
+    return question_name(qa.question_number or index + 1, qa.question)
 
 
 def _list(items: Sequence[str], limit: int = 3) -> str:
@@ -161,7 +168,7 @@ def _pick(candidates: list[tuple[float, int, CitedPoint]], n: int) -> list[Cited
     """Best-first, one point per answer while possible, then the rest; stable order."""
     ordered = sorted(candidates, key=lambda c: (-c[0], c[1]))
     chosen: list[CitedPoint] = []
-    used_answers: set[int] = set()
+    used_answers: set[int | None] = set()
     used_texts: set[str] = set()
     for distinct in (True, False):
         for _, _, point in ordered:
@@ -182,22 +189,21 @@ def _target(n: int) -> int:
 # ------------------------------------------------------------------------ strengths
 
 
-def fallback_strengths(evidence: InterviewEvidence, qas: Sequence[QA], n: int) -> list[CitedPoint]:
-    """``n`` (clamped to 3..5) strengths, each quoting an answer verbatim.
+def evidenced_strengths(evidence: InterviewEvidence, qas: Sequence[QA], n: int) -> list[CitedPoint]:
+    """Up to ``n`` (clamped to 3..5) strengths the evidence shows, each quoting its answer.
 
-    Substantive strengths (a measured result, a concrete example, named job skills,
-    clear ownership) come first and only where measured; modest, factual ones (a
-    direct reply, answering every question) fill the rest, so one-word interviews get
-    honest points rather than invented praise. Empty interviews get none."""
-    if not evidence.answers:
-        return []
+    Only substance counts (a measured result, a concrete example, job skills named in what
+    you said, clear ownership), and only in ``praiseworthy`` answers: clearly on the question,
+    not deflected, not a list of terms, not a repeat. Procedural facts ("you answered every
+    question") are not strengths, so this may return fewer than three, or none:
+    :func:`strengths_to_earn` says honestly what would have earned the rest."""
     candidates: list[tuple[float, int, CitedPoint]] = []
-    total = len(evidence.answers)
     for a in evidence.answers:
+        if not praiseworthy(a):
+            continue
         text = qas[a.index].answer
-        q = _short_question(qas[a.index].question)
-        relevant = a.question_relevance >= 0.5 and not a.evasive
-        if relevant and a.concrete_example and a.numbers and a.star["result"]:
+        q = name_of(qas, a.index)
+        if a.concrete_example and a.numbers and a.star["result"]:
             candidates.append((
                 10 + len(a.numbers),
                 a.index,
@@ -208,7 +214,7 @@ def fallback_strengths(evidence: InterviewEvidence, qas: Sequence[QA], n: int) -
                     a.index,
                 ),
             ))  # fmt: skip
-        elif relevant and a.concrete_example:
+        elif a.concrete_example:
             candidates.append((
                 8,
                 a.index,
@@ -218,91 +224,125 @@ def fallback_strengths(evidence: InterviewEvidence, qas: Sequence[QA], n: int) -
                     a.index,
                 ),
             ))  # fmt: skip
-        if relevant and a.job_skills:
+        if a.job_skills:
             candidates.append((
                 6 + min(len(a.job_skills), 3),
                 a.index,
                 CitedPoint(
-                    f"You named {_list(a.job_skills)}, which this job asks for, "
-                    f"when asked {q}",
+                    f"You said how you used {_list(a.job_skills)}, which this job asks for, "
+                    f"in your answer to {q}.",
                     _quote(text, _mentions_any(a.job_skills)),
                     a.index,
                 ),
             ))  # fmt: skip
-        if relevant and a.agency_self >= 3 and a.ownership >= 0.7:
+        if a.agency_self >= 3 and a.ownership >= 0.7:
             candidates.append((
                 5,
                 a.index,
                 CitedPoint(
                     f"You made your own part clear in your answer to {q}: "
-                    f"{a.agency_self} first-person actions against {a.agency_others} "
+                    f"{a.agency_self} things you did yourself against {a.agency_others} "
                     "for 'we' or others.",
                     _quote(text, _first_person),
                     a.index,
                 ),
             ))  # fmt: skip
-        # Modest, factual points, available for every answer.
-        if a.evasive:
-            candidates.append((
-                1,
-                a.index,
-                CitedPoint(
-                    f"You were open about the limits of your experience when asked {q}",
-                    _quote(text, lambda s: bool(find_evasion(s))),
-                    a.index,
-                ),
-            ))  # fmt: skip
-        elif a.question_relevance >= 0.5 and a.word_count >= MIN_QUOTE_WORDS:
-            candidates.append((
-                2,
-                a.index,
-                CitedPoint(f"You gave a direct reply to {q}", _quote(text), a.index),
-            ))  # fmt: skip
-        elif a.word_count >= 40:
-            candidates.append((
-                1.2,
-                a.index,
-                CitedPoint(
-                    f"You had plenty to say when asked {q} ({a.word_count} words); the "
-                    "next step is to aim it at the question.",
-                    _quote(text),
-                    a.index,
-                ),
-            ))  # fmt: skip
-        else:
-            candidates.append((
-                1,
-                a.index,
-                CitedPoint(
-                    f"You gave an answer to {q} rather than skipping it.", _quote(text), a.index
-                ),
-            ))  # fmt: skip
-        if not a.hedges and not a.evasive:
-            candidates.append((
-                0.8,
-                a.index,
-                CitedPoint(f"You replied to {q} without hedging.", _quote(text), a.index),
-            ))  # fmt: skip
-        candidates.append((
-            0.5,
-            a.index,
-            CitedPoint(f"You replied to {q} in your own words.", _quote(text), a.index),
-        ))  # fmt: skip
-    answered = [a for a in evidence.answers if qas[a.index].answer.strip()]
-    if answered:
-        first = answered[0]
-        candidates.append((
-            1.5,
-            first.index,
-            CitedPoint(
-                f"You responded to every question ({total} of {total}) without skipping one."
-                if len(answered) == total
-                else f"You responded to {len(answered)} of {total} questions.",
-                _quote(qas[first.index].answer),
-                first.index,
-            ),
-        ))  # fmt: skip
     return _pick(candidates, _target(n))
+
+
+def _what_held_back(answers: Sequence[AnswerEvidence]) -> str:
+    """The commonest reason the answers showed no strength, in plain words."""
+    reasons = [
+        (sum(a.evasive for a in answers), "most answers deflected the question"),
+        (sum(a.keyword_only for a in answers), "most answers listed terms instead of saying "
+         "what you did with them"),
+        (sum(a.repeats is not None for a in answers), "the same answer was given to different "
+         "questions"),
+        (sum(a.word_count < SHORT_ANSWER_WORDS for a in answers), "the answers were too short "
+         "to show anything"),
+        (sum(a.word_count >= SHORT_ANSWER_WORDS and a.question_relevance < RELEVANT
+             for a in answers), "most answers were about something other than the question"),
+    ]  # fmt: skip
+    count, reason = max(reasons, key=lambda r: r[0])
+    if count * 2 >= len(answers):
+        return reason
+    return "no answer told a specific time you did something, with a number or a named tool"
+
+
+def strengths_to_earn(
+    evidence: InterviewEvidence, qas: Sequence[QA], n: int, *, job_skills: Sequence[str] = ()
+) -> list[CitedPoint]:
+    """``n`` honest items for a strengths card that the evidence cannot fill: that nothing (or
+    nothing more) was shown, and what would have earned a strength, for named questions.
+
+    These are marked ``kind="to_earn"``: the report shows them apart from strengths."""
+    answers = evidence.answers
+    out: list[CitedPoint] = []
+    if not answers or n <= 0:
+        return out
+    shown = any(praiseworthy(a) for a in answers)
+    # The answers closest to earning one: on the question, longest first.
+    closest = sorted(
+        (a for a in answers if not praiseworthy(a)),
+        key=lambda a: (a.question_relevance >= RELEVANT, min(a.word_count, 200)),
+        reverse=True,
+    )
+    if not shown:
+        out.append(
+            CitedPoint(
+                "No answer in this interview showed a strength for this role yet: "
+                f"{_what_held_back(answers)}.",
+                "",
+                None,
+                kind="to_earn",
+            )
+        )
+    for a in closest:
+        if len(out) >= n:
+            break
+        q = name_of(qas, a.index)
+        if a.keyword_only:
+            advice = (
+                f"For {q}, say in sentences what you did with the terms you listed and what "
+                "came of it; that would earn a strength, a list does not."
+            )
+        elif a.evasive:
+            advice = (
+                f"For {q}, one real example would earn a strength: the situation, what you did "
+                "yourself and the result. Without one, say how you would approach it."
+            )
+        elif a.word_count >= SHORT_ANSWER_WORDS and a.question_relevance < RELEVANT:
+            advice = (
+                f"For {q}, answer the question asked with one example from work; that would "
+                "earn a strength."
+            )
+        else:
+            advice = (
+                f"For {q}, one specific time you did it, what you did yourself and what changed "
+                "(with a number if you have one) would earn a strength."
+            )
+        out.append(CitedPoint(advice, _quote(qas[a.index].answer), a.index, kind="to_earn"))
+    if len(out) < n and job_skills:
+        out.append(
+            CitedPoint(
+                f"Saying how you used {_list(list(job_skills), 3)}, which the job asks for, "
+                "inside such an example would show them; naming them is not enough.",
+                "",
+                None,
+                kind="to_earn",
+            )
+        )
+    if len(out) < n:
+        out.append(
+            CitedPoint(
+                "Saying what you personally decided and did (“I …”, not only “we …”) would "
+                "show your own part.",
+                "",
+                None,
+                kind="to_earn",
+            )
+        )
+    return out[:n]
 
 
 # --------------------------------------------------------------------- improvements
@@ -322,7 +362,7 @@ def fallback_improvements(
     c: list[tuple[float, int, CitedPoint]] = []
     for a in evidence.answers:
         text = qas[a.index].answer
-        q = _short_question(qas[a.index].question)
+        q = name_of(qas, a.index)
         words = f"{a.word_count} word{'s' if a.word_count != 1 else ''}"
         if a.evasive:
             phrase = (a.evasion or a.hedges or ["no answer"])[0]
@@ -340,11 +380,11 @@ def fallback_improvements(
                 _quote(text),
                 a.index,
             )))  # fmt: skip
-        drifted = a.question_relevance < 0.35 or (a.question_relevance < 0.5 and a.off_topic)
+        drifted = a.question_relevance < 0.35 or (a.question_relevance < RELEVANT and a.off_topic)
         if a.word_count >= SHORT_ANSWER_WORDS and drifted:
             topics = f" into {_list(a.off_topic)}" if a.off_topic else ""
             part = a.off_topic_parts[0] if a.off_topic_parts else None
-            quote = _clip_words(part) if part and find_quote(part, [text]) == 0 else _quote(text)
+            quote = clip_words(part) if part and find_quote(part, [text]) == 0 else _quote(text)
             c.append((80, a.index, CitedPoint(
                 f"Your answer to {q} drifted{topics}: about "
                 f"{1 - a.question_relevance:.0%} of it was off the question. Lead with "
@@ -352,8 +392,8 @@ def fallback_improvements(
                 quote,
                 a.index,
             )))  # fmt: skip
-        substantive = a.word_count >= SHORT_ANSWER_WORDS and not a.evasive
-        if substantive and not a.concrete_example and not a.numbers and not a.skills:
+        assessable = a.word_count >= SHORT_ANSWER_WORDS and not a.evasive
+        if assessable and not a.concrete_example and not a.numbers and not a.skills:
             c.append((70, a.index, CitedPoint(
                 f"Your answer to {q} stayed general ({words}, no example, number or "
                 "named tool). Replace the general claim with one specific time you "
@@ -361,7 +401,7 @@ def fallback_improvements(
                 _quote(text),
                 a.index,
             )))  # fmt: skip
-        if substantive and a.agency_others >= 3 and a.ownership <= 0.4:
+        if assessable and a.agency_others >= 3 and a.ownership <= 0.4:
             c.append((60, a.index, CitedPoint(
                 f"In your answer to {q} you mostly described what 'we' or others did "
                 f"({a.agency_others} times against {a.agency_self} 'I'). Say what you "
@@ -369,21 +409,21 @@ def fallback_improvements(
                 _quote(text, lambda s: bool(re.search(r"\b(?:we|they|someone)\b", s, re.I))),
                 a.index,
             )))  # fmt: skip
-        if substantive and a.concrete_example and not a.numbers:
+        if assessable and a.concrete_example and not a.numbers:
             c.append((50, a.index, CitedPoint(
                 f"Your example for {q} had no measurable outcome. Add a number: time "
                 "saved, errors avoided, people helped, before and after.",
                 _quote(text, _first_person),
                 a.index,
             )))  # fmt: skip
-        elif substantive and a.concrete_example and not a.star["result"]:
+        elif assessable and a.concrete_example and not a.star["result"]:
             c.append((45, a.index, CitedPoint(
                 f"Your example for {q} stopped before the outcome. Close with what "
                 "changed as a result.",
                 _quote(text, _first_person),
                 a.index,
             )))  # fmt: skip
-        if substantive and len(a.hedges) >= 2:
+        if assessable and len(a.hedges) >= 2:
             c.append((40, a.index, CitedPoint(
                 f"You hedged {len(a.hedges)} times in your answer to {q} "
                 f"({_list(list(dict.fromkeys(a.hedges)))}). State your approach plainly.",
@@ -436,7 +476,7 @@ def _last_sentence(text: str) -> str:
     while len(text[s:e].split()) < MIN_QUOTE_WORDS and j > 0:
         j -= 1
         s = spans[j][0]
-    return _clip_words(text[s:e], focus=len(text[s:e]))
+    return clip_words(text[s:e], focus=len(text[s:e]))
 
 
 def _delivery_issue(a: AnswerEvidence) -> str:
@@ -452,7 +492,7 @@ def _delivery_issue(a: AnswerEvidence) -> str:
         issues.append(f"{speech.long_pauses} pauses of 2 seconds or more")
     per_100 = 100 * speech.filler_words / max(a.word_count, 1)
     if per_100 >= 5:
-        issues.append(f"at least {speech.filler_words} filler words")
+        issues.append(f"{speech.filler_words} filler words")
     if not issues:
         return ""
     return _list(issues) + ". Pause to plan before you start, then speak in short sentences."
@@ -470,7 +510,7 @@ def fallback_cv_suggestions(evidence: InterviewEvidence, *, job_title: str, n: i
     for sentence in cov.achievements_not_in_cv[:2]:
         out.append(
             f"Add the result you described in the interview to your CV for {role} "
-            f"applications, as a bullet under the matching job: “{_clip_words(sentence)}”"
+            f"applications, as a bullet under the matching job: “{clip_words(sentence)}”"
         )
     job_skills = list(dict.fromkeys(s for a in evidence.answers for s in a.job_skills))
     missing_skills = [s for s in cov.discussed_not_in_cv if s in job_skills] + [
@@ -500,6 +540,13 @@ def fallback_cv_suggestions(evidence: InterviewEvidence, *, job_title: str, n: i
                 else f"if the {role} role needs it, tie it"
             )
             + " to a project and an outcome, so the CV shows experience rather than keywords."
+        )
+    if cov.cv_skills_not_evidenced:
+        several = len(cov.cv_skills_not_evidenced) > 1
+        out.append(
+            f"You mentioned {_list(cov.cv_skills_not_evidenced, 4)}, which your CV lists, but "
+            f"no answer said what you did with {'them' if several else 'it'}; on the CV, give "
+            f"{'each' if several else 'it'} a line with a project and an outcome."
         )
     if cov.requirements_evidenced:
         out.append(

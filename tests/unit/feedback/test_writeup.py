@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from server.services.evidence import QA, InterviewEvidence, measure_interview
-from server.services.rubric import LabelledTranscript, load_labelled
-from server.services.writeup import (
+from server.feedback.evidence import QA, InterviewEvidence, measure_interview
+from server.feedback.labelled import ADVERSARIAL_KINDS, LabelledTranscript, load_labelled
+from server.feedback.writeup import (
     CitedPoint,
+    evidenced_strengths,
     fallback_cv_suggestions,
     fallback_improvements,
-    fallback_strengths,
     find_quote,
+    strengths_to_earn,
 )
 
-LABELLED = Path(__file__).resolve().parents[1] / "data" / "labelled"
+LABELLED = Path(__file__).resolve().parents[2] / "data" / "labelled"
 JOB = (
     "We need a Staff Nurse.\n"
     "- Recognise and escalate the deteriorating patient\n"
@@ -48,10 +49,26 @@ def _fine_interview(n: int = 4) -> tuple[list[QA], InterviewEvidence]:
     return qas, measure_interview(qas, job_title="Staff Nurse", job_description=JOB, cv_text="")
 
 
+PADDING = re.compile(
+    r"every question|rather than skipping|gave an answer to|in your own words|without hedging|"
+    r"direct reply|open about",
+    re.IGNORECASE,
+)
+
+
+def _strengths(ev: InterviewEvidence, qas: list[QA], n: int) -> list[CitedPoint]:
+    """The strengths card as the report fills it without model notes."""
+    shown = evidenced_strengths(ev, qas, n)
+    return shown + strengths_to_earn(ev, qas, max(0, 3 - len(shown)))
+
+
 def _assert_cited(points: list[CitedPoint], qas: list[QA]) -> None:
     answers = [qa.answer for qa in qas]
     for p in points:
-        assert 0 <= p.answer_index < len(answers)
+        if p.kind == "to_earn" and p.answer_index is None:
+            assert p.quote == ""
+            continue
+        assert p.answer_index is not None and 0 <= p.answer_index < len(answers)
         assert find_quote(p.quote, [answers[p.answer_index]]) == 0, p
         assert find_quote(p.quote, answers) is not None
         assert p.text and p.text == p.text.strip()
@@ -109,8 +126,8 @@ def test_find_quote_punctuation_does_not_change_meaning() -> None:
 
 @pytest.mark.parametrize(("n", "expected"), [(1, 3), (3, 3), (4, 4), (5, 5), (9, 5)])
 def test_counts_are_clamped_to_contract(measured: Measured, n: int, expected: int) -> None:
-    t, ev = measured[0]
-    assert len(fallback_strengths(ev, t.qas, n)) == expected
+    t, ev = next((t, ev) for t, ev in measured if t.name == "backend_strong")
+    assert len(evidenced_strengths(ev, t.qas, n)) == expected
     assert len(fallback_improvements(ev, t.qas, n)) == expected
     assert len(fallback_cv_suggestions(ev, job_title=t.job_title, n=n)) == expected
 
@@ -118,27 +135,59 @@ def test_counts_are_clamped_to_contract(measured: Measured, n: int, expected: in
 def test_every_labelled_transcript_gets_cited_points(measured: Measured) -> None:
     for t, ev in measured:
         for n in (3, 5):
-            strengths = fallback_strengths(ev, t.qas, n)
+            strengths = _strengths(ev, t.qas, n)
             improvements = fallback_improvements(ev, t.qas, n)
-            assert len(strengths) == n and len(improvements) == n, t.name
+            assert 3 <= len(strengths) <= n and len(improvements) == n, t.name
             _assert_cited(strengths, t.qas)
             _assert_cited(improvements, t.qas)
-            assert len({p.text for p in strengths}) == n
+            assert len({p.text for p in strengths}) == len(strengths)
             assert len({p.text for p in improvements}) == n
             cv = fallback_cv_suggestions(ev, job_title=t.job_title, n=n)
             assert len(cv) == len(set(cv)) == n
             assert any(t.job_title in s for s in cv), t.name
 
 
-def test_all_fine_interview_gets_honest_strengths() -> None:
+def test_no_strength_is_padding(measured: Measured) -> None:
+    """Answering every question, not hedging, replying in your own words: facts about the
+    interview, not strengths. None of them is ever presented as one."""
+    for t, ev in measured:
+        for p in _strengths(ev, t.qas, 5):
+            assert not PADDING.search(p.text), (t.name, p.text)
+
+
+def test_weak_and_adversarial_interviews_show_no_strength(measured: Measured) -> None:
+    for t, ev in measured:
+        if t.kind in ADVERSARIAL_KINDS | {"one-word", "evasive", "off-topic-long"}:
+            assert evidenced_strengths(ev, t.qas, 5) == [], t.name
+
+
+def test_all_fine_interview_says_plainly_there_is_no_strength_and_what_would_earn_one() -> None:
     qas, ev = _fine_interview()
-    strengths = fallback_strengths(ev, qas, 5)
-    assert len(strengths) == 5
-    _assert_cited(strengths, qas)
-    for p in strengths:
-        assert not PRAISE_OF_SUBSTANCE.search(p.text), p.text
-        assert p.quote == "Fine."
-    assert any("every question (4 of 4)" in p.text for p in strengths)
+    assert evidenced_strengths(ev, qas, 5) == []
+    items = strengths_to_earn(ev, qas, 3)
+    assert len(items) == 3 and all(p.kind == "to_earn" for p in items)
+    assert items[0].text.startswith("No answer in this interview showed a strength")
+    assert "too short" in items[0].text
+    assert "would earn a strength" in items[1].text
+    assert "question 1 (“Tell me about yourself.”)" in items[1].text
+    _assert_cited(items, qas)
+
+
+def test_strengths_name_the_question_not_its_greeting() -> None:
+    qas = [
+        QA(
+            "Welcome to your practice interview for the Staff Nurse role at St Brennan's. "
+            "Tell me about a time a patient deteriorated on your shift.",
+            "Last winter a patient on my ward dropped his blood pressure, so I escalated "
+            "using SBAR, started fluids and called the outreach team within five minutes, "
+            "and as a result he was stable within the hour.",
+            question_number=1,
+        )
+    ]
+    ev = measure_interview(qas, job_title="Staff Nurse", job_description=JOB, cv_text="")
+    texts = [p.text for p in evidenced_strengths(ev, qas, 3) + fallback_improvements(ev, qas, 3)]
+    assert texts and all("Welcome" not in t for t in texts)
+    assert any("question 1 (“Tell me about a time a patient deteriorated" in t for t in texts)
 
 
 def test_all_fine_interview_improvements_name_the_length() -> None:
@@ -148,26 +197,9 @@ def test_all_fine_interview_improvements_name_the_length() -> None:
     assert all("was 1 word" in p.text for p in improvements)
 
 
-def test_single_one_word_answer_still_gets_three_of_each() -> None:
-    qas, ev = _fine_interview(1)
-    strengths = fallback_strengths(ev, qas, 3)
-    improvements = fallback_improvements(ev, qas, 3)
-    assert len(strengths) == 3 and len(improvements) == 3
-    _assert_cited(strengths + improvements, qas)
-    assert not any(PRAISE_OF_SUBSTANCE.search(p.text) for p in strengths)
-
-
-def test_no_substance_praise_for_one_word_or_evasive_transcripts(measured: Measured) -> None:
-    for t, ev in measured:
-        if t.kind not in {"one-word", "evasive"}:
-            continue
-        for p in fallback_strengths(ev, t.qas, 5):
-            assert not PRAISE_OF_SUBSTANCE.search(p.text), (t.name, p.text)
-
-
 def test_strong_transcript_strengths_name_measured_facts(measured: Measured) -> None:
     t, ev = next((t, ev) for t, ev in measured if t.name == "backend_strong")
-    strengths = fallback_strengths(ev, t.qas, 3)
+    strengths = evidenced_strengths(ev, t.qas, 3)
     assert "measured result" in strengths[0].text
     assert any(num in strengths[0].text for num in ("300 milliseconds", "two and a half seconds"))
     improvements = fallback_improvements(ev, t.qas, 3)
@@ -196,12 +228,28 @@ def test_cv_suggestions_use_coverage(measured: Measured) -> None:
 
 def test_fallbacks_are_deterministic(measured: Measured) -> None:
     for t, ev in measured[:4]:
-        assert fallback_strengths(ev, t.qas, 4) == fallback_strengths(ev, t.qas, 4)
+        assert evidenced_strengths(ev, t.qas, 4) == evidenced_strengths(ev, t.qas, 4)
         assert fallback_improvements(ev, t.qas, 4) == fallback_improvements(ev, t.qas, 4)
 
 
 def test_empty_interview_has_no_cited_points() -> None:
     ev = measure_interview([], job_title="Staff Nurse", job_description=JOB, cv_text="")
-    assert fallback_strengths(ev, [], 3) == []
+    assert evidenced_strengths(ev, [], 3) == []
+    assert strengths_to_earn(ev, [], 3) == []
     assert fallback_improvements(ev, [], 3) == []
     assert len(fallback_cv_suggestions(ev, job_title="Staff Nurse", n=3)) == 3
+
+
+def test_cv_never_says_a_skill_said_in_another_form_did_not_come_up() -> None:
+    cv = "Ada Example\nBackend developer: Python, FastAPI, PostgreSQL, Django, Kafka, Kubernetes."
+    qas = [
+        QA("What did you build?", "I built a double-entry ledger in Postgres, on k8s."),
+        QA("And the events?", "Kafka."),
+    ]
+    ev = measure_interview(
+        qas, job_title="Backend Engineer", job_description="- Python\n- PostgreSQL", cv_text=cv
+    )
+    assert ev.coverage.cv_skills_not_discussed == ["python", "fastapi", "django"]
+    joined = " ".join(fallback_cv_suggestions(ev, job_title="Backend Engineer", n=5))
+    assert "lists python, fastapi and django, which didn't come up" in joined
+    assert "postgresql" not in joined.split("didn't come up")[0].split("lists")[-1]

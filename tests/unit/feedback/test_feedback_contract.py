@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from server.errors import AIServiceError
-from server.services.feedback import validate_feedback
+from server.feedback.contract import validate_feedback
 from tests.fakes import VALID_FEEDBACK
 
 

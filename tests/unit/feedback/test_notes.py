@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from server.feedback.notes import AnswerNotes
 from server.services.activity import InterviewActivity
-from server.services.notes import AnswerNotes
 from tests.fakes import FakeChatModel
 from tests.helpers import interview_records
 
@@ -19,8 +19,8 @@ async def test_notes_of_one_interview_are_written_in_order_and_forget_drops_them
     collected = await notes.collect(session, history)
     assert len(llm.json_calls) == 2  # nothing written twice
     assert [n["strength"].split(":")[0] for n in collected if n] == [
-        "Strength about answer 1",
-        "Strength about answer 2",
+        "You did well in answer 1",
+        "You did well in answer 2",
     ]
     assert notes.holds(session.id)
     notes.forget(session.id)

@@ -2,43 +2,27 @@
 
 Four sub-scores on 1..10 (relevance, clarity, technical depth, alignment), a weighted
 mean of them, then two caps for interviews that gave nothing to assess. Every
-number is documented in docs/rubric.md; ``python -m server.services.rubric --report
+number is documented in docs/rubric.md; ``python -m server.feedback.labelled --report
 DIR`` prints the agreement table of labelled transcripts against this model.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import statistics
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from server.services.evidence import (
-    OFF_TOPIC_PROTOTYPES,
-    QA,
+from server.feedback.evidence import (
     AnswerEvidence,
-    Embedder,
     InterviewEvidence,
-    MiniLmEmbedder,
     SpeechMetrics,
-    extract_skills,
-    measure_interview,
+    substantive,
 )
+from server.feedback.lexicon import FILLERS_HOW_COUNTED
+from server.feedback.limits import RELEVANT, SHORT_ANSWER_WORDS, band_for
 
-__all__ = [
-    "LabelledTranscript",
-    "RubricScore",
-    "agreement_table",
-    "band_for",
-    "load_labelled",
-    "score_interview",
-]
+__all__ = ["RubricScore", "answer_clarity", "answer_depth", "score_interview"]
 
 # Overall = weighted mean of the sub-scores. Depth weighs most: checkable substance
 # (examples, numbers, named skills, results, ownership) is what the score must follow,
@@ -73,11 +57,10 @@ DEPTH_FOR_FULL = 0.8
 # Relevance share (word-weighted, see evidence.py) mapped to 1..10: at or below the
 # floor is 1, at or above the ceiling is 10. On the labelled set, on-topic interviews
 # average 0.70-0.89 and the off-topic rambles 0.40-0.45. Answers shorter than
-# MIN_WORDS_FOR_FULL_CREDIT words count in proportion to their length, since
+# SHORT_ANSWER_WORDS words count in proportion to their length, since
 # "Yes." can't show relevance.
 RELEVANCE_FLOOR = 0.40
 RELEVANCE_CEILING = 0.80
-MIN_WORDS_FOR_FULL_CREDIT = 12
 
 # Alignment: the share of the job's requirement lines the answers gave evidence for
 # (full at COVERAGE_FOR_FULL: no interview asks about every line of a job ad), mixed
@@ -101,16 +84,9 @@ WPM_RANGE = (110.0, 170.0)
 
 # Caps: an interview whose typical answer is too short to assess, or which deflected
 # at least half the questions, is "significant work needed" whatever else it shows.
-SHORT_ANSWER_WORDS = 12
 CAP_WHEN_UNASSESSABLE = 2
-
-BANDS: tuple[tuple[int, str], ...] = (
-    (9, "Exceptional"),
-    (7, "Strong"),
-    (5, "Good foundation"),
-    (3, "Needs improvement"),
-    (1, "Significant work needed"),
-)
+# Fluent and on theme but nothing checkable in any answer: "needs improvement" at best.
+CAP_WHEN_NOTHING_SPECIFIC = 3
 
 
 @dataclass(frozen=True)
@@ -124,13 +100,6 @@ class RubricScore:
     reasons: list[str]  # why, in plain words, citing measured facts
 
 
-def band_for(score: int) -> str:
-    for floor, name in BANDS:
-        if score >= floor:
-            return name
-    return BANDS[-1][1]
-
-
 def _clip(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
     return min(hi, max(lo, x))
 
@@ -140,22 +109,38 @@ def _to_ten(share: float) -> float:
 
 
 def _length_credit(a: AnswerEvidence) -> float:
-    return min(1.0, a.word_count / MIN_WORDS_FOR_FULL_CREDIT)
+    """How much an answer can show at all: in proportion to its length up to a sentence or
+    two, and only for the words that are in claims (a list of job terms says nothing). An
+    answer given to another question too shows nothing about this one."""
+    if a.repeats is not None:
+        return 0.0
+    return min(1.0, a.word_count / SHORT_ANSWER_WORDS) * a.claim_share
+
+
+def _specifics(a: AnswerEvidence) -> int:
+    return a.claim_specifics if a.claim_specifics is not None else len(a.numbers) + len(a.skills)
+
+
+def unassessable(a: AnswerEvidence) -> bool:
+    """An answer that gave nothing to assess: it deflected, listed terms, or repeated an
+    other answer instead of answering this question."""
+    return a.evasive or a.keyword_only or a.repeats is not None
 
 
 def answer_depth(a: AnswerEvidence) -> float:
     """0..1: how much checkable substance one answer has."""
-    if a.evasive or a.word_count < SHORT_ANSWER_WORDS:
+    if unassessable(a) or a.word_count < SHORT_ANSWER_WORDS:
         return 0.0
-    specifics = min(1.0, (len(a.numbers) + len(a.skills)) / SPECIFICS_FOR_FULL)
+    specifics = min(1.0, _specifics(a) / SPECIFICS_FOR_FULL)
     if a.concrete_example:
         example = 1.0
-    elif a.star["action"] or a.agency_self >= 2:
-        example = 0.5
+    elif a.star["action"] or (a.agency_self >= 2 and _specifics(a) > 0):
+        example = 0.5  # one's own approach, with something specific in it
     else:
         example = 0.0
     result = 1.0 if a.star["result"] else 0.0
-    ownership = a.ownership if a.agency_self + a.agency_others else 0.0
+    # Owning nothing in particular ("I always go the extra mile") is not ownership.
+    ownership = a.ownership if example and a.agency_self + a.agency_others else 0.0
     raw = (
         DEPTH_PARTS["specificity"] * specifics
         + DEPTH_PARTS["example"] * example
@@ -183,7 +168,7 @@ def answer_clarity(a: AnswerEvidence) -> float:
         + CLARITY_PARTS["delivery"] * delivery
     )
     on_point = 0.5 + 0.5 * a.question_relevance
-    return value * on_point * (0.5 if a.evasive else 1.0)
+    return value * on_point * a.claim_share * (0.5 if a.evasive else 1.0)
 
 
 def _delivery(speech: SpeechMetrics, word_count: int) -> float:
@@ -192,7 +177,7 @@ def _delivery(speech: SpeechMetrics, word_count: int) -> float:
     off_pace = 0.0 if lo <= wpm <= hi else min(1.0, min(abs(wpm - lo), abs(wpm - hi)) / 40)
     pauses = min(1.0, speech.long_pauses / 3)
     fillers_per_100 = 100 * speech.filler_words / max(word_count, 1)
-    fillers = min(1.0, fillers_per_100 / 8)  # a lower bound, so this errs lenient
+    fillers = min(1.0, fillers_per_100 / 8)  # a slight undercount, so this errs lenient
     return 1 - (0.4 * off_pace + 0.3 * pauses + 0.3 * fillers)
 
 
@@ -200,7 +185,7 @@ def score_interview(evidence: InterviewEvidence) -> RubricScore:
     """Score an interview from its evidence. Deterministic; an empty interview is 1."""
     answers = evidence.answers
     if not answers:
-        return RubricScore(1, 1.0, 1.0, 1.0, 1.0, band_for(1), ["No answers to assess."])
+        return RubricScore(1, 1.0, 1.0, 1.0, 1.0, band_for(1).title, ["No answers to assess."])
 
     relevance_share = statistics.fmean(a.question_relevance * _length_credit(a) for a in answers)
     relevance = _to_ten((relevance_share - RELEVANCE_FLOOR) / (RELEVANCE_CEILING - RELEVANCE_FLOOR))
@@ -228,6 +213,7 @@ def score_interview(evidence: InterviewEvidence) -> RubricScore:
 
     median_words = statistics.median(a.word_count for a in answers)
     evasive = sum(1 for a in answers if a.evasive)
+    listed = sum(1 for a in answers if unassessable(a) and not a.evasive)
     if median_words < SHORT_ANSWER_WORDS:
         overall = min(overall, CAP_WHEN_UNASSESSABLE)
         reasons.insert(
@@ -242,6 +228,20 @@ def score_interview(evidence: InterviewEvidence) -> RubricScore:
             f"Capped at {CAP_WHEN_UNASSESSABLE}: {evasive} of {len(answers)} answers "
             "deflected the question without giving an example.",
         )
+    elif (evasive + listed) * 2 >= len(answers):
+        overall = min(overall, CAP_WHEN_UNASSESSABLE)
+        reasons.insert(
+            0,
+            f"Capped at {CAP_WHEN_UNASSESSABLE}: {evasive + listed} of {len(answers)} answers "
+            f"showed nothing to assess ({_unassessable_breakdown(answers)}).",
+        )
+    if overall > CAP_WHEN_NOTHING_SPECIFIC and not any(substantive(a) for a in answers):
+        overall = min(overall, CAP_WHEN_NOTHING_SPECIFIC)
+        reasons.insert(
+            0,
+            f"Capped at {CAP_WHEN_NOTHING_SPECIFIC}: none of your answers gave a specific "
+            "example, number or named tool on the question asked.",
+        )
     score = int(_clip(math.floor(overall + 0.5), 1, 10))
     return RubricScore(
         score=score,
@@ -249,7 +249,7 @@ def score_interview(evidence: InterviewEvidence) -> RubricScore:
         clarity=clarity,
         technical_depth=technical_depth,
         alignment=alignment,
-        band=band_for(score),
+        band=band_for(score).title,
         reasons=reasons,
     )
 
@@ -270,20 +270,39 @@ def _reasons(
         f"Technical depth {subs['technical_depth']}/10: {examples} of {n} answers gave a "
         f"concrete example, {measured} with a measured result; "
         f"{sum(len(a.numbers) for a in answers)} numbers and "
-        f"{len({s for a in answers for s in a.skills})} named skills or tools in all."
+        f"{len({s for a in answers for s in a.skills})} named skills or tools in all"
+        + (
+            f"; {nothing} of the answers count for nothing ({_unassessable_breakdown(answers)})."
+            if (nothing := sum(1 for a in answers if unassessable(a)))
+            else "."
+        )
     )
     drifted = [
-        a for a in answers if a.word_count >= SHORT_ANSWER_WORDS and a.question_relevance < 0.5
+        a for a in answers if a.word_count >= SHORT_ANSWER_WORDS and a.question_relevance < RELEVANT
     ]
     topics = sorted({t for a in drifted for t in a.off_topic})
-    if drifted:
+    listed = [a for a in answers if a.keyword_only]
+    repeated = [a for a in answers if a.repeats is not None and not a.keyword_only]
+    if repeated:
+        relevance_text = (
+            f"{len(repeated)} of {n} answers repeated another answer instead of answering "
+            "their own question."
+        )
+    elif listed:
+        relevance_text = (
+            f"{len(listed)} of {n} answers listed terms instead of answering in sentences"
+            + (f", and {len(drifted)} drifted off the question." if drifted else ".")
+        )
+    elif drifted:
         relevance_text = f"{len(drifted)} of {n} answers drifted off the question" + (
             f" (into {', '.join(topics[:4])})." if topics else "."
         )
     elif all(a.word_count < SHORT_ANSWER_WORDS for a in answers):
         relevance_text = "the answers were too short to address the questions."
-    else:
+    elif all(substantive(a) or a.question_relevance >= RELEVANT for a in answers):
         relevance_text = "the answers stayed on the questions' topics."
+    else:
+        relevance_text = "some answers were too short or too thin to address the questions."
     reasons.append(f"Relevance {subs['relevance']}/10: {relevance_text}")
     hedges = sum(len(a.hedges) for a in answers)
     reasons.append(
@@ -310,10 +329,22 @@ def _reasons(
     if agency_self + agency_others >= 4:
         share = agency_self / (agency_self + agency_others)
         reasons.append(
-            f"Ownership: {share:.0%} of the actions described were the candidate's own "
+            f"Ownership: {share:.0%} of the actions described were your own "
             f"({agency_self} 'I' vs {agency_others} 'we/they')."
         )
     return reasons
+
+
+def _unassessable_breakdown(answers: Sequence[AnswerEvidence]) -> str:
+    """ "3 listed terms, 2 repeated another answer": why answers count for nothing."""
+    counts = [
+        (sum(1 for a in answers if a.keyword_only), "listed terms instead of sentences"),
+        (sum(1 for a in answers if a.repeats is not None and not a.keyword_only),
+         "repeated another answer"),
+        (sum(1 for a in answers if a.evasive and not a.keyword_only and a.repeats is None),
+         "deflected"),
+    ]  # fmt: skip
+    return ", ".join(f"{k} {what}" for k, what in counts if k)
 
 
 def _speech_summary(answers: Sequence[AnswerEvidence]) -> str:
@@ -325,137 +356,5 @@ def _speech_summary(answers: Sequence[AnswerEvidence]) -> str:
     fillers = sum(s.filler_words for s in spoken)
     return (
         f", {wpm:.0f} words/min, {pauses} long pause{'s' if pauses != 1 else ''}, "
-        f"at least {fillers} filler words"
+        f"{fillers} filler word{'s' if fillers != 1 else ''} ({FILLERS_HOW_COUNTED})"
     )
-
-
-# ----------------------------------------------------------------------- report
-
-
-@dataclass(frozen=True)
-class LabelledTranscript:
-    name: str
-    job_title: str
-    job_description: str
-    cv_text: str
-    qas: list[QA]
-    label: int
-    kind: str
-    pair_group: str | None
-
-    @classmethod
-    def load(cls, path: Path) -> LabelledTranscript:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        qas = [
-            QA(
-                question=item["question"],
-                answer=item["answer"],
-                speech=SpeechMetrics(**item["speech"]) if item.get("speech") else None,
-            )
-            for item in data["qas"]
-        ]
-        return cls(
-            name=path.stem,
-            job_title=data["job_title"],
-            job_description=data["job_description"],
-            cv_text=data["cv_text"],
-            qas=qas,
-            label=int(data["label"]),
-            kind=data["kind"],
-            pair_group=data.get("pair_group"),
-        )
-
-    def measure(self, embedder: Embedder | None = None) -> InterviewEvidence:
-        return measure_interview(
-            self.qas,
-            job_title=self.job_title,
-            job_description=self.job_description,
-            cv_text=self.cv_text,
-            embedder=embedder,
-        )
-
-
-def load_labelled(directory: Path) -> list[LabelledTranscript]:
-    return [LabelledTranscript.load(p) for p in sorted(directory.glob("*.json"))]
-
-
-def agreement_table(rows: Sequence[tuple[LabelledTranscript, RubricScore]]) -> str:
-    """The label-vs-score table as Markdown, with a closing agreement line."""
-    lines = [
-        "| transcript | role | kind | label | score | diff "
-        "| relevance | clarity | depth | alignment | band |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    within = 0
-    for t, s in rows:
-        diff = s.score - t.label
-        within += abs(diff) <= 1
-        lines.append(
-            f"| {t.name} | {t.job_title} | {t.kind} | {t.label} | {s.score} | {diff:+d} | "
-            f"{s.relevance} | {s.clarity} | {s.technical_depth} | {s.alignment} | {s.band} |"
-        )
-    n = len(rows)
-    lines.append("")
-    lines.append(f"Within ±1 of the label: {within} of {n} ({within / max(n, 1):.0%}).")
-    return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m server.services.rubric")
-    parser.add_argument(
-        "--report",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="folder of labelled transcripts (*.json); prints the agreement table",
-    )
-    parser.add_argument(
-        "--timing",
-        action="store_true",
-        help="also print, to stderr, how long measuring and scoring each transcript took",
-    )
-    args = parser.parse_args(argv)
-    transcripts = load_labelled(args.report)
-    if not transcripts:
-        print(f"No labelled transcripts in {args.report}", file=sys.stderr)
-        return 1
-    if args.timing:
-        _print_timings(transcripts)
-    rows = [(t, score_interview(t.measure())) for t in transcripts]
-    print(agreement_table(rows))
-    return 0
-
-
-def _print_timings(transcripts: Sequence[LabelledTranscript]) -> None:
-    """Measure+score time per transcript with a loaded model but no cached vectors
-    for the transcript's own texts (the off-topic themes are cached, as in a server).
-    CPU time is printed too: on a shared machine it is the steadier number."""
-    embedder = MiniLmEmbedder()
-    started = time.perf_counter()
-    embedder.embed(list(OFF_TOPIC_PROTOTYPES.values()))
-    extract_skills("warm up the gazetteer")
-    print(f"model + gazetteer load: {time.perf_counter() - started:.2f} s", file=sys.stderr)
-    wall_per_answer: list[float] = []
-    cpu_per_answer: list[float] = []
-    for t in transcripts:
-        wall, cpu = time.perf_counter(), time.process_time()
-        score_interview(t.measure(embedder=embedder))
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        wall_per_answer.append(wall / len(t.qas))
-        cpu_per_answer.append(cpu / len(t.qas))
-        words = sum(len(qa.answer.split()) for qa in t.qas)
-        print(
-            f"{t.name}: {len(t.qas)} answers, {words} words: {wall * 1000:.0f} ms wall, "
-            f"{cpu * 1000:.0f} ms CPU ({cpu / len(t.qas) * 1000:.0f} ms CPU per answer)",
-            file=sys.stderr,
-        )
-    print(
-        f"per answer: median {statistics.median(wall_per_answer) * 1000:.0f} ms wall, "
-        f"{statistics.median(cpu_per_answer) * 1000:.0f} ms CPU; "
-        f"max {max(cpu_per_answer) * 1000:.0f} ms CPU",
-        file=sys.stderr,
-    )
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -13,14 +13,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from server.services.evidence import (
+from server.ai.embedder import MiniLmEmbedder, default_embedder
+from server.feedback.evidence import (
     QA,
     InterviewEvidence,
-    MiniLmEmbedder,
     SpeechMetrics,
     answer_segments,
+    claim_spans,
     count_filler_words,
-    default_embedder,
     extract_numbers,
     extract_skills,
     find_evasion,
@@ -29,7 +29,9 @@ from server.services.evidence import (
     measure_answer_text,
     measure_interview,
     ownership_counts,
+    repeated_answers,
     star_cues,
+    substantive,
 )
 
 
@@ -186,10 +188,31 @@ def test_speech_metrics_are_noted() -> None:
     ev = measure_interview(
         [qa], job_title="Engineer", job_description=JOB, cv_text=CV, embedder=HashingEmbedder()
     )
-    notes = " | ".join(ev.answers[0].notes)
+    notes = " | ".join(ev.answers[0].findings)
     assert "spoke fast (190 words/min)" in notes
     assert "2 long pauses" in notes
-    assert "at least 3 filler words" in notes
+    assert "3 filler words (counted from the transcript)" in notes
+
+
+def test_the_report_says_how_fillers_were_counted() -> None:
+    from server.feedback.lexicon import FILLERS_HOW_COUNTED, FILLERS_KEPT_SHARE
+    from server.feedback.rubric import score_interview
+
+    qa = QA(
+        "Tell me about a time you fixed a bug.",
+        "Um, so, uh, last year I fixed a bug in the billing service that double charged people.",
+        speech=SpeechMetrics(
+            duration_ms=5_000, words_per_minute=150.0, long_pauses=0, filler_words=2
+        ),
+    )
+    ev = measure_interview(
+        [qa], job_title="Engineer", job_description=JOB, cv_text=CV, embedder=HashingEmbedder()
+    )
+    clarity = next(r for r in score_interview(ev).reasons if r.startswith("Clarity"))
+    assert f"2 filler words ({FILLERS_HOW_COUNTED})" in clarity
+    assert "at least" not in clarity  # no longer a guess: the seed keeps most fillers
+    assert f"{FILLERS_KEPT_SHARE:.0%}" in FILLERS_HOW_COUNTED
+    assert FILLERS_HOW_COUNTED.startswith("counted from your transcript")
 
 
 # ------------------------------------------------------------------------ skills
@@ -258,7 +281,7 @@ def test_measure_interview_shape_and_json() -> None:
     assert {"redis", "postgresql", "python"} <= set(strong.skills)
     assert {"redis", "postgresql", "python"} <= set(strong.job_skills)
     assert short.word_count == 1 and short.numbers == [] and short.skills == []
-    assert "very short answer (1 word)" in short.notes
+    assert "very short answer (1 word)" in short.findings
     for a in ev.answers:
         assert 0.0 <= a.question_relevance <= 1.0
         assert 0.0 <= a.job_relevance <= 1.0
@@ -366,3 +389,74 @@ def test_degenerate_answers_do_not_crash(text: str) -> None:
         embedder=HashingEmbedder(),
     )
     assert ev.answers[0].word_count == 0
+
+
+# ----------------------------------------------------------------------- claims
+
+
+def test_claims_are_sentences_with_a_subject_not_term_lists() -> None:
+    text = (
+        "Ledger, double-entry, PostgreSQL, serializable, idempotency keys, outbox, Kafka. "
+        "I moved the ledger to PostgreSQL with serializable transactions. "
+        "2,500 requests per second, p99 80 milliseconds."
+    )
+    spans = claim_spans(text)
+    assert [text[a:b] for a, b in spans] == [
+        "I moved the ledger to PostgreSQL with serializable transactions."
+    ]
+
+
+def test_a_list_of_job_terms_is_keyword_only_and_shows_nothing() -> None:
+    listed = measure_answer_text(
+        "Django, FastAPI, PostgreSQL, Redis caching, Celery, Docker, AWS ECS, p95 200 "
+        "milliseconds, 40,000 parcels a day, CI pipeline, on-call rota."
+    )
+    assert listed.keyword_only and listed.claim_share == 0.0
+    told = measure_answer_text(
+        "Last year our checkout timed out, so I added an index in PostgreSQL and cached the "
+        "summary in Redis, and p95 went from two seconds to 200 milliseconds."
+    )
+    assert not told.keyword_only and told.claim_share == 1.0
+    assert not measure_answer_text("Yes.").keyword_only  # short, not a list
+
+
+def test_keyword_lists_evidence_no_requirement_and_count_no_specifics() -> None:
+    ev = measure_interview(
+        [
+            QA(
+                "How do you keep the API fast?",
+                "Python, Django, PostgreSQL, Redis caching, "
+                "indexes, p95 120 milliseconds, 3,000 requests per second, Celery, Docker.",
+            )
+        ],
+        job_title="Backend Engineer",
+        job_description=JOB,
+        cv_text=CV,
+        embedder=HashingEmbedder(),
+    )
+    a = ev.answers[0]
+    assert a.keyword_only and a.claim_specifics == 0 and a.job_skills == []
+    assert not substantive(a)
+    assert ev.coverage.requirements_evidenced == []
+    assert any("a list of terms" in f for f in a.findings)
+
+
+def test_a_canned_pitch_repeated_for_another_question_is_a_repeat() -> None:
+    pitch = (
+        "So at my last job I moved our event pipeline onto Kafka, I put PostgreSQL behind it "
+        "and a Redis cache in front, and p95 dropped from 1.8 seconds to 220 milliseconds."
+    )
+    again = pitch.replace("So at my last job", "Well, in my last role").replace("dropped", "fell")
+    other = (
+        "A colleague wanted to rewrite the billing service and I disagreed, so we wrote down "
+        "the risks together, agreed a two-week spike, and kept the old service running."
+    )
+    assert repeated_answers([pitch, other, again, "Yes."]) == [2, None, 0, None]
+
+
+def test_self_descriptions_are_not_skills() -> None:
+    skills = extract_skills(
+        "I bring a data-driven, hypothesis-driven mindset, business value, high standards of "
+        "data integrity and continuous improvement in an agile way, using SQL and Tableau."
+    )
+    assert skills == ["sql", "tableau"]

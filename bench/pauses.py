@@ -1,0 +1,484 @@
+"""The pause set: does the end of turn wait for a thinking candidate, and not for a finished one?
+
+Spoken answers in four synthetic voices (``bench.stt_audio.RENDERINGS``), of three kinds:
+
+- **mid-sentence**: a sentence with a thinking pause of 0.5-2.5 s inside it ("The main
+  reason the migration took so long was … that nobody owned the billing code."). Ending the
+  turn in the pause is a **cut-off**.
+- **between sentences**: a finished sentence, a pause, then more of the answer. Ending the
+  turn there is not wrong by the sentence, but the answer is split (the resumed-answer logic
+  in the session joins it back; this bench counts how often it is needed).
+- **complete**: a finished answer; the **endpoint delay** is from its last sound to the
+  decision that the turn is over (the model's own time included).
+
+The pause is made the way a speaker makes one: the whole sentence is synthesised with a
+comma where the candidate stops (so the voice carries on in the same intonation, unlike a
+fragment synthesised alone, which TTS ends like a statement), and the comma's short gap is
+stretched to the pause length. Noise, where a voice has it, is added afterwards, over the
+pause too.
+
+Each policy is simulated on the real turn detector (``server.voice.turns``) with the real
+Silero VAD and the real Smart Turn model, on a clock that follows the audio; a judgment takes
+effect after the model's measured time. Policies: the fixed 700 ms timeout (the old
+default), the fixed timeout at the new default maximum, and the semantic endpoint.
+
+``python -m bench.pauses`` prints the table and writes var/bench/pauses.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from bench.report import percentile
+from bench.stt_audio import LEAD_MS, RENDERINGS, Renderer, Rendering, require_tools
+from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, silence
+from server.voice.config import VoiceConfig, samples
+from server.voice.endpoint import WINDOW_S, SmartTurn
+from server.voice.endpoint import finished as endpoint_finished
+from server.voice.protocol import SILENCE_MS_SEMANTIC_DEFAULT
+from server.voice.stt import WhisperSTT
+from server.voice.turns import Judge, Judgment, Turn, TurnDetector, TurnEnd, judged_finished
+from server.voice.vad import VadModel
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Kind = Literal["mid-sentence", "between sentences", "complete"]
+
+MID_SENTENCE = (
+    ("We ran everything on Kubernetes in AWS,", "and I set up Prometheus alerts for checkout."),
+    ("The main reason the migration took so long was,", "that nobody owned the billing code."),
+    ("I started by measuring where the time went and,", "most of it was spent serialising JSON."),
+    ("When the queue backed up,", "we added idempotency keys so that retries were safe."),
+    ("My manager wanted it shipped on Friday but,", "I pushed back because the tests failed."),
+    ("So what I would do differently is,", "write the runbook before the launch."),
+    ("We cut the p99 latency from four hundred milliseconds,", "to about ninety."),
+    ("The hardest part of that project was,", "convincing the other team to change their API."),
+    ("I think the trade-off there is between,", "consistency and availability."),
+    ("Before that I worked at a small startup where,", "I was the only backend engineer."),
+)
+BETWEEN_SENTENCES = (
+    ("I led the migration to Postgres.", "It took three months and we had no downtime."),
+    ("We had a race condition in checkout.", "I fixed it with a row lock and a retry."),
+    ("The first version was too slow.", "So I added a Redis cache in front of it."),
+    ("I disagreed with the design.", "I wrote down the risks and we met to discuss them."),
+)
+COMPLETE = (
+    "I led the migration of our order service from MySQL to Postgres without any downtime.",
+    "Yes. I have used Kafka for three years, mostly for event sourcing in payments.",
+    "I would start by asking what the users actually need, then measure before changing code.",
+    "We reduced the error rate from two percent to almost nothing in one quarter.",
+    "Mostly Python and Go, with some TypeScript on the front end.",
+    "I set up the on-call rotation and wrote the first incident runbooks for the team.",
+    "The outcome was that checkout latency dropped by forty percent.",
+    "No, I have not worked with Kubernetes in production yet, only in side projects.",
+)
+PAUSES_MS = (500, 1000, 1500, 2000, 2500)
+BETWEEN_PAUSES_MS = (700, 1500, 2500)
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: Kind
+    voice: str
+    parts: tuple[str, ...]
+    pause_ms: int
+    audio: Pcm16 = field(repr=False)
+    resume_sample: int
+    """Where speech starts again after the pause (the end of the audio for a complete one)."""
+    speech_end_sample: int
+    """The last sound of the answer."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    semantic: bool
+    silence_ms: int
+    words: bool = True
+    """Semantic only: the words so far can veto the model's "finished"."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    end_sample: int | None
+    reason: str
+    judgments: tuple[Judgment, ...]
+    tail_ms: float | None = None
+    """Whisper's time on what was left to transcribe when the turn ended (the STT tail)."""
+
+
+# ------------------------------------------------------------------ making the audio
+
+
+def _frame_rms(x: np.ndarray, frame: int) -> np.ndarray:
+    n = len(x) // frame
+    return np.asarray(np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1)))
+
+
+def _speech_bounds(x: np.ndarray) -> tuple[int, int]:
+    """First and last sample of sound (10 ms frames above 2 % of the loudest)."""
+    frame = INPUT_SAMPLE_RATE_HZ // 100
+    rms = _frame_rms(x, frame)
+    loud = np.flatnonzero(rms > 0.02 * rms.max())
+    return int(loud[0] * frame), int((loud[-1] + 1) * frame)
+
+
+def _gap_near(x: np.ndarray, start: int, end: int, expected: int) -> tuple[int, int]:
+    """The silent stretch (10 ms frames under 2 % of the loudest) inside [start, end) nearest
+    to ``expected``; else the quietest 10 ms there. Returns its [a, b) in samples."""
+    frame = INPUT_SAMPLE_RATE_HZ // 100
+    rms = _frame_rms(x, frame)
+    quiet = rms < 0.02 * rms.max()
+    runs: list[tuple[int, int]] = []
+    i = start // frame
+    while i < end // frame:
+        if quiet[i]:
+            j = i
+            while j < end // frame and quiet[j]:
+                j += 1
+            if j - i >= 3:  # a 30 ms gap at least: a pause, not a plosive
+                runs.append((i * frame, j * frame))
+            i = j
+        else:
+            i += 1
+    if runs:
+        return min(runs, key=lambda r: abs((r[0] + r[1]) // 2 - expected))
+    lo, hi = max(start, expected - INPUT_SAMPLE_RATE_HZ // 2), min(end, expected + 8000)
+    k = lo // frame + int(np.argmin(rms[lo // frame : hi // frame]))
+    return k * frame, k * frame + frame
+
+
+def render_item(
+    renderer: Renderer, rendering: Rendering, kind: Kind, parts: Sequence[str], pause_ms: int
+) -> Item:
+    clean = replace(rendering, snr_db=None)
+    text = " ".join(parts)
+    x = renderer.render(clean, [text]).to_float32()
+    first, last = _speech_bounds(x)
+    if len(parts) == 1:
+        resume = len(x)
+        y = x
+        speech_end = last
+    else:
+        expected = first + int((last - first) * len(parts[0]) / len(text))
+        a, b = _gap_near(x, first, last, expected)
+        stretch = max(0, samples(pause_ms) - (b - a))
+        y = np.concatenate([x[:b], np.zeros(stretch, dtype=np.float32), x[b:]])
+        resume = b + stretch
+        speech_end = last + stretch
+    if rendering.snr_db is not None:
+        speech_rms = float(np.sqrt(np.mean(y[first:speech_end] ** 2)))
+        noise_rms = speech_rms / 10 ** (rendering.snr_db / 20)
+        rng = np.random.default_rng(len(y))
+        y = y + rng.normal(0.0, noise_rms, len(y)).astype(np.float32)
+    audio = Pcm16.from_float32(np.clip(y, -1.0, 1.0), INPUT_SAMPLE_RATE_HZ)
+    return Item(kind, rendering.name, tuple(parts), pause_ms, audio, resume, speech_end)
+
+
+def pause_set(renderer: Renderer, renderings: Sequence[Rendering] = RENDERINGS) -> list[Item]:
+    items = []
+    for rendering in renderings:
+        for parts in MID_SENTENCE:
+            for pause in PAUSES_MS:
+                items.append(render_item(renderer, rendering, "mid-sentence", parts, pause))
+        for parts in BETWEEN_SENTENCES:
+            for pause in BETWEEN_PAUSES_MS:
+                items.append(render_item(renderer, rendering, "between sentences", parts, pause))
+        for text in COMPLETE:
+            items.append(render_item(renderer, rendering, "complete", (text,), 0))
+    return items
+
+
+# ------------------------------------------------------------------ the simulation
+
+
+def simulate(
+    audio: Pcm16,
+    vad_model: VadModel,
+    turn_model: SmartTurn | None,
+    policy: Policy,
+    config: VoiceConfig | None = None,
+    stt: WhisperSTT | None = None,
+) -> Outcome:
+    """Stream ``audio`` (then silence) through the turn detector as the session does, and say
+    where the first turn ended and why. With ``stt`` and ``policy.words``, a "finished" from
+    the model is checked against the words so far (the session transcribes them for good at
+    that pause); the verdict takes effect after the model's and Whisper's measured time. With
+    ``stt``, the STT tail left at the end of the turn is transcribed and timed too."""
+    cfg = config or VoiceConfig()
+    detector = TurnDetector(vad_model, cfg)
+    after = silence(policy.silence_ms + 1500)
+    turn: Turn | None = None
+    pending: list[tuple[int, Judgment, str | None]] = []
+    judgments: list[Judgment] = []
+    for frame in Pcm16(audio.data + after.data, INPUT_SAMPLE_RATE_HZ).split(20):
+        for window in detector.push(frame, turn):
+            now = window.end_sample / INPUT_SAMPLE_RATE_HZ
+            detector.observe(window, now, turn)
+            if turn is None:
+                onset = detector.onset(now, playing=False)
+                if onset is not None:
+                    turn = detector.start_turn(1, onset.start_sample, now, mode="vad")
+                continue
+            for entry in list(pending):
+                ready, judgment, text = entry
+                if window.end_sample >= ready:
+                    pending.remove(entry)
+                    if judged_finished(
+                        turn, judgment, cfg.endpoint_threshold
+                    ) and endpoint_finished(judgment.probability, text, cfg.endpoint_threshold):
+                        tail = _tail_ms(turn, window.end_sample, stt, cfg)
+                        return Outcome(window.end_sample, "complete", tuple(judgments), tail)
+            decisions = detector.advance(
+                turn,
+                window,
+                silence_ms=policy.silence_ms,
+                transcriber_idle=True,
+                semantic=policy.semantic and turn_model is not None,
+            )
+            for decision in decisions:
+                if isinstance(decision, Judge):
+                    assert turn_model is not None
+                    clip = turn.pcm(decision.end - samples(1000 * WINDOW_S), decision.end)
+                    started = time.perf_counter()
+                    probability = turn_model.probability_sync(clip)
+                    model_ms = (time.perf_counter() - started) * 1000
+                    judgment = Judgment(decision.voice_end, decision.end, probability, model_ms)
+                    judgments.append(judgment)
+                    text = None
+                    if policy.words and stt is not None and probability >= cfg.endpoint_threshold:
+                        # As the session does: the phrase is closed at the pause and its words
+                        # transcribed (here the whole turn: the pause set's answers are one
+                        # phrase, so that is what the session reads too).
+                        detector.commit_until(turn, decision.end)
+                        started = time.perf_counter()
+                        words = turn.pcm(turn.start_sample, decision.end)
+                        text = stt.transcribe_sync(words).text
+                        model_ms += (time.perf_counter() - started) * 1000
+                    pending.append((decision.end + samples(model_ms), judgment, text))
+                elif isinstance(decision, TurnEnd):
+                    tail = _tail_ms(turn, window.end_sample, stt, cfg)
+                    return Outcome(window.end_sample, decision.reason, tuple(judgments), tail)
+    return Outcome(None, "never", tuple(judgments))
+
+
+def _tail_ms(turn: Turn, end: int, stt: WhisperSTT | None, cfg: VoiceConfig) -> float | None:
+    if stt is None:
+        return None
+    if not turn.voiced_samples(turn.committed_until, end, cfg.silence_threshold):
+        return 0.0
+    started = time.perf_counter()
+    stt.transcribe_sync(turn.pcm(turn.committed_until, end))
+    return (time.perf_counter() - started) * 1000
+
+
+def score(item: Item, outcome: Outcome) -> dict[str, Any]:
+    ended = outcome.end_sample
+    row: dict[str, Any] = {
+        "kind": item.kind,
+        "voice": item.voice,
+        "pause_ms": item.pause_ms,
+        "text": " … ".join(item.parts),
+        "reason": outcome.reason,
+        "model_calls": len(outcome.judgments),
+        "model_ms": [round(j.model_ms, 1) for j in outcome.judgments],
+        "probabilities": [round(j.probability, 3) for j in outcome.judgments],
+        "judged_ms": [_to_ms(j.end) for j in outcome.judgments],
+        "voice_end_ms": [_to_ms(j.voice_end) for j in outcome.judgments],
+        "resume_ms": _to_ms(item.resume_sample),
+        "speech_end_ms": _to_ms(item.speech_end_sample),
+        "end_ms": None if ended is None else _to_ms(ended),
+    }
+    if item.kind == "complete":
+        row["cut"] = ended is not None and ended < item.speech_end_sample
+        row["delay_ms"] = (
+            None if ended is None else round((ended - item.speech_end_sample) * 1000 / 16000)
+        )
+        # When the answer's text is complete: the end of turn, then the STT tail.
+        row["transcript_ms"] = (
+            None
+            if row["delay_ms"] is None or outcome.tail_ms is None
+            else round(row["delay_ms"] + outcome.tail_ms)
+        )
+    else:
+        row["cut"] = ended is not None and ended < item.resume_sample
+    return row
+
+
+def _to_ms(sample: int) -> int:
+    return round(sample * 1000 / INPUT_SAMPLE_RATE_HZ)
+
+
+def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def rate(kind: str) -> float | None:
+        chosen = [r for r in rows if r["kind"] == kind]
+        return sum(r["cut"] for r in chosen) / len(chosen) if chosen else None
+
+    delays = sorted(r["delay_ms"] for r in rows if r["kind"] == "complete" and r["delay_ms"])
+    texts = sorted(
+        r["transcript_ms"] for r in rows if r["kind"] == "complete" and r.get("transcript_ms")
+    )
+    calls = [ms for r in rows for ms in r["model_ms"]]
+    mid = [r for r in rows if r["kind"] == "mid-sentence"]
+    by_pause = {
+        str(p): sum(r["cut"] for r in mid if r["pause_ms"] == p)
+        / max(1, sum(r["pause_ms"] == p for r in mid))
+        for p in PAUSES_MS
+    }
+    # A turn ended in a pause starts the reply (the answer stored, the model generating) that
+    # the candidate's next words then discard: the compute of a preemptive reply, wasted.
+    false_ends = [r for r in rows if r["cut"] and r["kind"] != "complete"]
+    wasted_s = sum(max(0, r["resume_ms"] - r["end_ms"]) for r in false_ends) / 1000
+    return {
+        "false_ends": len(false_ends),
+        "discarded_reply_s_per_answer": wasted_s / len(rows) if rows else None,
+        "cut_off_rate": rate("mid-sentence"),
+        "cut_off_by_pause": by_pause,
+        "split_rate": rate("between sentences"),
+        "complete_cut_rate": rate("complete"),
+        "delay_p50_ms": statistics.median(delays) if delays else None,
+        "delay_p95_ms": percentile(delays, 95),
+        "transcript_p50_ms": statistics.median(texts) if texts else None,
+        "transcript_p95_ms": percentile(texts, 95),
+        "complete_never_ended": sum(r["delay_ms"] is None for r in rows if r["kind"] == "complete"),
+        "model_calls": len(calls),
+        "model_ms_p50": statistics.median(calls) if calls else None,
+        "items": len(rows),
+    }
+
+
+def run(
+    items: Sequence[Item],
+    vad_model: VadModel,
+    turn_model: SmartTurn,
+    policies: Sequence[Policy],
+    config: VoiceConfig | None = None,
+    stt: WhisperSTT | None = None,
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for policy in policies:
+        model = turn_model if policy.semantic else None
+        rows = [
+            score(item, simulate(item.audio, vad_model, model, policy, config, stt))
+            for item in items
+        ]
+        per_voice = {
+            voice: summarize([r for r in rows if r["voice"] == voice])
+            for voice in dict.fromkeys(r["voice"] for r in rows)
+        }
+        results[policy.name] = {
+            "policy": asdict(policy),
+            "all": summarize(rows),
+            "voices": per_voice,
+            "rows": rows,
+        }
+    return results
+
+
+def default_policies(max_ms: int = SILENCE_MS_SEMANTIC_DEFAULT) -> list[Policy]:
+    return [
+        Policy("fixed 700 ms", semantic=False, silence_ms=700),
+        Policy(f"fixed {max_ms} ms", semantic=False, silence_ms=max_ms),
+        Policy(f"Smart Turn alone (max {max_ms} ms)", True, max_ms, words=False),
+        Policy(f"semantic: Smart Turn + words (max {max_ms} ms)", True, max_ms),
+    ]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def format_table(results: dict[str, Any]) -> str:
+    lines = [
+        "| policy | cut-off rate (mid-sentence) | split between sentences | finished answers cut "
+        "| endpoint delay p50 / p95 (ms) | transcript ready p50 / p95 (ms) | model calls, p50 ms "
+        "| discarded reply work per answer |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, result in results.items():
+        s = result["all"]
+        lines.append(
+            f"| {name} | {_pct(s['cut_off_rate'])} | {_pct(s['split_rate'])} "
+            f"| {_pct(s['complete_cut_rate'])} "
+            f"| {_ms(s['delay_p50_ms'])} / {_ms(s['delay_p95_ms'])} "
+            f"| {_ms(s['transcript_p50_ms'])} / {_ms(s['transcript_p95_ms'])} "
+            f"| {s['model_calls']}, {_ms(s['model_ms_p50'])} "
+            f"| {s['discarded_reply_s_per_answer']:.2f} s |"
+        )
+    lines += ["", "Cut-off rate by pause length, and per voice:", ""]
+    header = " | ".join(f"{p} ms" for p in PAUSES_MS)
+    voices = list(next(iter(results.values()))["voices"])
+    lines += [
+        f"| policy | {header} | " + " | ".join(voices) + " |",
+        "|---|" + "---|" * (len(PAUSES_MS) + len(voices)),
+    ]
+    for name, result in results.items():
+        by_pause = result["all"]["cut_off_by_pause"]
+        per_voice = result["voices"]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(_pct(by_pause[str(p)]) for p in PAUSES_MS)
+            + " | "
+            + " | ".join(
+                f"{_pct(per_voice[v]['cut_off_rate'])}, {_ms(per_voice[v]['delay_p50_ms'])} ms"
+                for v in voices
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def load_engines(models_dir: Path) -> tuple[VadModel, SmartTurn, WhisperSTT]:
+    """Silero, Smart Turn, and the live ear as the session runs it (tiny.en, fillers kept)."""
+    from server.voice.engines import resolve_whisper_dir
+    from server.voice.stt import FILLER_SEED
+    from server.voice.vad import shared_silero_vad
+
+    stt = WhisperSTT(
+        resolve_whisper_dir("tiny.en", models_dir),
+        device="cpu",
+        compute_type="int8",
+        beam_size=5,
+        cpu_threads=2,
+        filler_seed=FILLER_SEED,
+    )
+    return shared_silero_vad(), SmartTurn.load(), stt
+
+
+def main(argv: list[str] | None = None) -> int:
+    from server.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m bench.pauses", description=__doc__)
+    parser.add_argument("--max-ms", type=int, default=SILENCE_MS_SEMANTIC_DEFAULT)
+    parser.add_argument("--cache", type=Path, default=ROOT / "var" / "bench" / "audio")
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "pauses.json")
+    args = parser.parse_args(argv)
+    require_tools()
+    started = time.perf_counter()
+    items = pause_set(Renderer(args.cache))
+    vad_model, turn_model, stt = load_engines(Settings.from_env().models_dir)
+    results = run(items, vad_model, turn_model, default_policies(args.max_ms), stt=stt)
+    print(f"Pause set: {len(items)} answers in {len(RENDERINGS)} voices (lead {LEAD_MS:g} ms)\n")
+    print(format_table(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    print(f"\n{time.perf_counter() - started:.0f} s; rows in {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,206 @@
+"""Semantic end of turn: does the candidate sound finished?
+
+A fixed silence timeout cannot tell a finished answer from a thinking pause: at 700 ms it
+cuts people who pause mid-sentence, and anything long enough for them makes everyone else
+wait. So in a VAD-mode turn, at each pause of ``endpoint_check_ms`` the session asks a
+turn-completion model about the answer's last 8 s: finished ends the turn there; not
+finished waits for the candidate's own maximum pause (``silence_ms``), as before.
+
+``TurnCompletion`` is the engine's interface; ``SmartTurn`` its one adapter: Smart Turn v3.2
+(BSD-2-Clause, Daily; a Whisper-style audio encoder with a classifier head, trained on
+finished and unfinished speech), run on onnxruntime directly. Its file comes out of
+the ``pipecat-ai`` wheel at set-up (``server.ai.model_files.SMART_TURN``); nothing of the
+framework is installed or imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
+from server.voice.turns import Judge, Judgment, TurnDetector, judged_finished
+
+if TYPE_CHECKING:
+    from server.voice.transcriber import TurnTranscriber
+
+
+WINDOW_S = 8
+"""Smart Turn hears the last 8 s of the turn (zero-padded in front when shorter)."""
+
+
+class TurnCompletion(Protocol):
+    async def probability(self, audio: Pcm16) -> float:
+        """How likely the speaker has finished their turn, from the turn's audio up to now
+        (16 kHz; the trailing silence included)."""
+        ...
+
+
+class EndOfTurnJudge:
+    """The session's stage for a ``Judge`` (a short pause in a VAD-mode turn).
+
+    Asks the model; if it hears a finished turn, closes the phrase at the pause so its words
+    are transcribed for good (they are then the whole STT tail), and checks them. Records
+    each judgment on the turn.
+    """
+
+    def __init__(
+        self,
+        model: TurnCompletion,
+        detector: TurnDetector,
+        *,
+        threshold: float,
+        clock: Callable[[], float],
+        log: logging.LoggerAdapter[logging.Logger] | logging.Logger,
+    ) -> None:
+        self.model = model
+        self._detector = detector
+        self._threshold = threshold
+        self._clock = clock
+        self._log = log
+        self._min_commit = int(detector.config.min_commit_ms * INPUT_SAMPLE_RATE_HZ / 1000)
+
+    async def finished(self, hearing: TurnTranscriber, judge: Judge) -> bool:
+        """Whether the turn should end now: the model hears it finished, the words do not
+        stop mid-sentence, and the candidate has not spoken since the pause."""
+        turn = hearing.turn
+        if judge.end - turn.committed_until >= self._min_commit:
+            # A phrase long enough to transcribe on its own (the commit rule's length) starts
+            # now, beside the model: if the model hears a finished turn, its words are ready
+            # sooner; if not, it is a commit like any other.
+            self._commit(hearing, judge)
+        started = self._clock()
+        try:
+            probability = await self.model.probability(
+                turn.pcm(judge.end - WINDOW_S * INPUT_SAMPLE_RATE_HZ, judge.end)
+            )
+        except Exception:
+            self._log.exception("the turn-completion model failed; the pause limit decides")
+            return False
+        model_ms = (self._clock() - started) * 1000
+        judgment = Judgment(judge.voice_end, judge.end, probability, model_ms)
+        turn.judgments.append(judgment)
+        if not judged_finished(turn, judgment, self._threshold):
+            return False
+        self._commit(hearing, judge)
+        if not finished(probability, await hearing.text_so_far(), self._threshold):
+            self._log.debug("turn %d: the words so far stop mid-sentence", turn.number)
+            return False
+        self._log.debug(
+            "turn %d judged finished (p=%.2f, %.0f ms)", turn.number, probability, model_ms
+        )
+        return judged_finished(turn, judgment, self._threshold)
+
+    def _commit(self, hearing: TurnTranscriber, judge: Judge) -> None:
+        cut = self._detector.commit_until(hearing.turn, judge.end)
+        if cut is not None:
+            hearing.commit(cut.start, cut.end)
+
+
+class SmartTurn:
+    """Smart Turn v3 on onnxruntime, one intra-op thread (~0.1 s a call on this CPU).
+
+    Features are Whisper's 80-bin log-mel over 8 s, computed by faster-whisper's own
+    extractor after the zero-mean, unit-variance normalisation the model was trained with
+    (identical, to 3e-7, to the transformers extractor the model card names).
+    """
+
+    def __init__(self, model_path: Path, *, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        options = ort.SessionOptions()
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._features = FeatureExtractor(
+            feature_size=80,
+            sampling_rate=INPUT_SAMPLE_RATE_HZ,
+            hop_length=160,
+            chunk_length=WINDOW_S,
+            n_fft=400,
+        )
+        self.model_path = model_path
+
+    @classmethod
+    def load(cls, models_dir: Path | None = None) -> SmartTurn:
+        """The verified model (``make models`` puts it in the environment)."""
+        from server.ai.model_files import SMART_TURN, wheel_model
+
+        model = cls(wheel_model(SMART_TURN, models_dir))
+        model.probability_sync(Pcm16(bytes(INPUT_SAMPLE_RATE_HZ), INPUT_SAMPLE_RATE_HZ))  # warm
+        return model
+
+    async def probability(self, audio: Pcm16) -> float:
+        return await asyncio.to_thread(self.probability_sync, audio)
+
+    def probability_sync(self, audio: Pcm16) -> float:
+        """``probability``, blocking (the model runs in the calling thread)."""
+        if audio.sample_rate_hz != INPUT_SAMPLE_RATE_HZ:
+            raise ValueError(f"Smart Turn needs {INPUT_SAMPLE_RATE_HZ} Hz audio")
+        window = WINDOW_S * INPUT_SAMPLE_RATE_HZ
+        x = np.frombuffer(audio.data, dtype=np.int16)[-window:].astype(np.float32) / 32768.0
+        if x.size < window:
+            x = np.pad(x, (window - x.size, 0))
+        x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
+        features = self._features(x, padding=0)[:, : WINDOW_S * 100]
+        (logits,) = self._session.run(None, {"input_features": features[None].astype(np.float32)})
+        return float(np.asarray(logits).reshape(-1)[0])
+
+
+# ------------------------------------------------------------------ the words so far
+
+_TRAILING = ("...", "…", ",", "-", "–", "—", ":", ";")
+_UNFINISHED = (
+    "and but or nor so because cause if when where while which who whom whose that than "
+    "the a an to of in on at for from with by about into onto between among like as per "
+    "via being my our your their his her its this these those "
+    "i we they he she um uh er erm hmm"
+)
+_UNFINISHED_WORDS = frozenset(_UNFINISHED.split())
+"""Words a spoken sentence does not end on. Verbs that can end one ("than he was", "Yes, I
+have.", "I would.") and object pronouns ("I fixed it.") are not in it: a candidate trailing
+off after "was" is written "was..." by Whisper, and the ellipsis vetoes."""
+_SUBORDINATORS = frozenset(
+    ["when", "if", "although", "though", "while", "unless", "whenever", "whereas", "until", "since"]
+)
+
+
+def sounds_unfinished(text: str) -> bool:
+    """Whether the answer so far (its transcript) stops in the middle of a sentence.
+
+    Whisper writes a trailing-off "was..." or a dangling "and", even with a period after
+    it, so the words veto a "finished" from the audio: a last word that cannot end a
+    sentence, a trailing comma or ellipsis, or a last sentence that is only a subordinate
+    clause ("When the queue backed up."). Empty text says nothing (False).
+    """
+    text = text.strip()
+    if not text:
+        return False
+    if text.endswith(_TRAILING):
+        return True
+    words = [w.strip(".,!?;:\"'()").lower() for w in text.split()]
+    words = [w for w in words if w]
+    if not words:
+        return False
+    if words[-1] in _UNFINISHED_WORDS:
+        return True
+    last_sentence = re.split(r"(?<=[.!?])\s+", text)[-1]
+    first = last_sentence.split(maxsplit=1)[0].strip(",").lower() if last_sentence else ""
+    return first in _SUBORDINATORS and "," not in last_sentence
+
+
+def finished(probability: float, text: str | None, threshold: float) -> bool:
+    """The verdict at a pause: the model hears a finished turn, and the words (when known)
+    do not stop mid-sentence."""
+    return probability >= threshold and not (text is not None and sounds_unfinished(text))

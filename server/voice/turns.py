@@ -1,0 +1,354 @@
+"""The turn detector: from microphone frames to turns, and where to cut them for transcription.
+
+Pure and synchronous (no tasks, no I/O; Silero runs inline, ~0.1 ms a window): feed it
+frames, it returns VAD windows; feed it each window and it says whether speech started,
+which stretch of the turn is ready to transcribe for good (a *commit*) or as a live
+caption (a *partial*), and when the turn ends. The session decides what those mean for the
+conversation (begin a turn, resume one, barge in).
+
+It also keeps the pre-roll (the last ~2 s of audio and windows, so a turn starts before the
+moment speech was confirmed) and the echo gate (while the interviewer may be audible, only
+strong, sustained speech counts).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+from server.voice.audio import INPUT_SAMPLE_RATE_HZ, PCM16_SAMPLE_WIDTH_BYTES, Pcm16
+from server.voice.config import VoiceConfig, samples
+from server.voice.protocol import Mode
+from server.voice.vad import SpeechTracker, StreamingVad, VadModel, VadWindow
+
+PRE_ROLL_BYTES = 2 * INPUT_SAMPLE_RATE_HZ * PCM16_SAMPLE_WIDTH_BYTES
+"""Pre-roll buffer: 2 s of input (the barge-in evidence plus pre_roll_ms fit easily)."""
+
+
+class TurnPhase(enum.Enum):
+    HEARING = "hearing"
+    """The candidate has the floor; audio and windows are added to the turn."""
+    ENDED = "ended"
+    """End of turn decided; audio is still captured in case the candidate goes on."""
+    CLOSED = "closed"
+    """Final text taken (or the turn discarded): nothing more happens to it."""
+
+
+@dataclass(eq=False)
+class Turn:
+    """One stretch of the candidate speaking: its audio, its VAD windows, and the cut points."""
+
+    number: int
+    mode: Mode
+    start_sample: int
+    audio: bytearray
+    windows: list[VadWindow]
+    last_voice_end_sample: int
+    last_voice_wall: float
+    committed_until: int
+    """Audio before this sample is handed to a commit (or was silence, never transcribed)."""
+    phase: TurnPhase = TurnPhase.HEARING
+    voiced_since_partial: int = 0
+    pause_handled_at: int = -1
+    judged_at: int = -1
+    """The voice end of the last pause the turn-completion model was asked about."""
+    judgments: list[Judgment] = field(default_factory=list)
+
+    @property
+    def ended(self) -> bool:
+        return self.phase is not TurnPhase.HEARING
+
+    @property
+    def closed(self) -> bool:
+        return self.phase is TurnPhase.CLOSED
+
+    @property
+    def end_sample(self) -> int:
+        return self.start_sample + len(self.audio) // PCM16_SAMPLE_WIDTH_BYTES
+
+    def pcm(self, start_sample: int, end_sample: int) -> Pcm16:
+        a = max(0, start_sample - self.start_sample) * PCM16_SAMPLE_WIDTH_BYTES
+        b = max(0, end_sample - self.start_sample) * PCM16_SAMPLE_WIDTH_BYTES
+        return Pcm16(bytes(self.audio[a:b]), INPUT_SAMPLE_RATE_HZ)
+
+    @property
+    def spoken_ms(self) -> int:
+        """From the start of the turn to the end of its last voiced window."""
+        return int((self.last_voice_end_sample - self.start_sample) * 1000 / INPUT_SAMPLE_RATE_HZ)
+
+    def voiced_ms(self, threshold: float) -> float:
+        """How much of the whole turn is voiced (VAD probability at least ``threshold``)."""
+        voiced = self.voiced_samples(self.start_sample, self.end_sample, threshold)
+        return voiced * 1000 / INPUT_SAMPLE_RATE_HZ
+
+    def voiced_samples(self, start_sample: int, end_sample: int, threshold: float) -> int:
+        return sum(
+            w.end_sample - w.start_sample
+            for w in self.windows
+            if w.speech_prob >= threshold
+            and w.end_sample > start_sample
+            and w.start_sample < end_sample
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Audio [start, end) of the turn is ready: for good (``commit``) or as a live caption."""
+
+    kind: Literal["commit", "partial"]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Judge:
+    """A short pause: ask the turn-completion model whether the candidate has finished,
+    from the turn's audio up to ``end``. ``voice_end``: where the voice stopped; if it
+    starts again before the answer comes, the answer is moot."""
+
+    voice_end: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Judgment:
+    """What the model said about one pause, and how long it took."""
+
+    voice_end: int
+    end: int
+    probability: float
+    model_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnd:
+    reason: Literal["silence", "limit", "complete"]
+    """``complete``: the model judged the answer finished at a short pause."""
+
+
+@dataclass(frozen=True, slots=True)
+class Onset:
+    """Speech was confirmed: where a turn would start (pre-roll included), and when the
+    candidate started talking, on the wall clock (what they heard of a reply ends there)."""
+
+    start_sample: int
+    spoke_at: float
+
+
+Decision = Cut | Judge | TurnEnd
+
+
+def judged_finished(turn: Turn, judgment: Judgment, threshold: float) -> bool:
+    """Whether a judgment ends the turn: the model says finished, the turn is still being
+    heard, and the candidate has not spoken since the pause it judged."""
+    return (
+        judgment.probability >= threshold
+        and not turn.ended
+        and turn.last_voice_end_sample == judgment.voice_end
+    )
+
+
+def pauses_ms(windows: list[VadWindow], silence_threshold: float) -> list[int]:
+    """Silent stretches between the first and the last voiced window of a turn, in ms."""
+    pauses: list[int] = []
+    voiced = [w for w in windows if w.speech_prob >= silence_threshold]
+    if not voiced:
+        return pauses
+    gap_start: int | None = None
+    for window in windows:
+        if (
+            window.start_sample < voiced[0].start_sample
+            or window.start_sample > voiced[-1].start_sample
+        ):
+            continue
+        if window.speech_prob < silence_threshold:
+            gap_start = window.start_sample if gap_start is None else gap_start
+        elif gap_start is not None:
+            pauses.append(round(1000 * (window.start_sample - gap_start) / INPUT_SAMPLE_RATE_HZ))
+            gap_start = None
+    return pauses
+
+
+@dataclass(eq=False)
+class TurnDetector:
+    """VAD trackers, pre-roll, echo gate, and the commit/partial/end-of-turn rules."""
+
+    vad_model: VadModel
+    config: VoiceConfig = field(default_factory=VoiceConfig)
+    echo_until: float = float("-inf")
+    """Wall-clock time until which the interviewer's audio may still be heard (played + tail)."""
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.vad = StreamingVad(self.vad_model)
+        self.normal = SpeechTracker(
+            threshold=cfg.speech_threshold,
+            neg_threshold=cfg.silence_threshold,
+            min_speech_ms=cfg.min_speech_start_ms,
+        )
+        self.strong = SpeechTracker(
+            threshold=cfg.barge_in_threshold,
+            neg_threshold=cfg.barge_in_silence_threshold,
+            min_speech_ms=cfg.barge_in_min_speech_ms,
+        )
+        self._recent = bytearray()
+        self._recent_start = 0
+        self._recent_windows: deque[VadWindow] = deque(maxlen=64)
+
+    @property
+    def samples_seen(self) -> int:
+        return self.vad.samples_seen
+
+    # ------------------------------------------------------------------ feeding
+
+    def push(self, frame: Pcm16, turn: Turn | None) -> list[VadWindow]:
+        """Keep the frame (pre-roll, and the turn being heard) and run the VAD over it."""
+        self._recent += frame.data
+        excess = len(self._recent) - PRE_ROLL_BYTES
+        if excess > 0:
+            del self._recent[:excess]
+            self._recent_start += excess // PCM16_SAMPLE_WIDTH_BYTES
+        if turn is not None:
+            turn.audio += frame.data
+        return self.vad.process(frame)
+
+    def observe(self, window: VadWindow, now: float, turn: Turn | None) -> None:
+        """Update the trackers, the pre-roll and the turn's voice marks with one window."""
+        cfg = self.config
+        self.normal.push(window)
+        self.strong.push(window)
+        self._recent_windows.append(window)
+        if turn is None:
+            return
+        turn.windows.append(window)
+        if window.speech_prob >= cfg.silence_threshold:
+            turn.last_voice_end_sample = window.end_sample
+            turn.last_voice_wall = now
+        if window.speech_prob >= cfg.speech_threshold:
+            turn.voiced_since_partial += window.end_sample - window.start_sample
+
+    # ------------------------------------------------------------------ starting a turn
+
+    def echo_active(self, now: float, *, playing: bool) -> bool:
+        return playing or now < self.echo_until
+
+    def onset(self, now: float, *, playing: bool) -> Onset | None:
+        """Confirmed speech, if any: strong, sustained speech while the interviewer may be
+        audible (the turn then starts where that strong run began, not in the echo before)."""
+        tracker = self.strong if self.echo_active(now, playing=playing) else self.normal
+        if not tracker.in_speech:
+            return None
+        start = tracker.speech_start_sample - samples(self.config.pre_roll_ms)
+        spoke_at = (
+            now - (self.vad.samples_seen - tracker.speech_start_sample) / INPUT_SAMPLE_RATE_HZ
+        )
+        return Onset(start, spoke_at)
+
+    def key_onset(self) -> int:
+        """Where a push-to-talk turn starts: now, less the pre-roll."""
+        return self.vad.samples_seen - samples(self.config.pre_roll_ms)
+
+    def start_turn(self, number: int, start_sample: int, now: float, *, mode: Mode) -> Turn:
+        """A turn from ``start_sample`` (as far back as the pre-roll reaches) to now."""
+        start_sample = max(start_sample, self._recent_start)
+        offset = (start_sample - self._recent_start) * PCM16_SAMPLE_WIDTH_BYTES
+        return Turn(
+            number=number,
+            mode=mode,
+            start_sample=start_sample,
+            audio=bytearray(self._recent[offset:]),
+            windows=[w for w in self._recent_windows if w.end_sample > start_sample],
+            last_voice_end_sample=self.vad.samples_seen,
+            last_voice_wall=now,
+            committed_until=start_sample,
+        )
+
+    # ------------------------------------------------------------------ the turn being heard
+
+    def advance(
+        self,
+        turn: Turn,
+        window: VadWindow,
+        *,
+        silence_ms: float,
+        transcriber_idle: bool,
+        semantic: bool = False,
+    ) -> list[Decision]:
+        """What this window means for the turn: stretches to transcribe, and its end.
+
+        A sentence-length pause closes a phrase (a commit), as does a long stretch without
+        one (cut at its quietest moment); silence alone is never transcribed. While speech
+        goes on, a partial is due every ``partial_every_ms`` of voiced audio, if the
+        transcriber is idle. In VAD mode, ``silence_ms`` of silence ends the turn; with
+        ``semantic``, each pause of ``endpoint_check_ms`` first asks the turn-completion
+        model (a ``Judge``), whose "finished" ends the turn there (``judged_finished``).
+        """
+        cfg = self.config
+        decisions: list[Decision] = []
+        silence = window.end_sample - turn.last_voice_end_sample
+        uncommitted = window.end_sample - turn.committed_until
+        if (
+            silence >= samples(cfg.commit_pause_ms)
+            and turn.pause_handled_at != turn.last_voice_end_sample
+        ):
+            turn.pause_handled_at = turn.last_voice_end_sample
+            cut = turn.last_voice_end_sample + samples(cfg.commit_pause_ms) // 2
+            if not turn.voiced_samples(turn.committed_until, cut, cfg.silence_threshold):
+                turn.committed_until = max(turn.committed_until, cut)
+            elif cut - turn.committed_until >= samples(cfg.min_commit_ms):
+                decisions.append(self._commit(turn, cut))
+        elif uncommitted >= samples(cfg.max_uncommitted_ms):
+            cut = self._quietest_cut(turn, window.end_sample)
+            if not turn.voiced_samples(turn.committed_until, cut, cfg.silence_threshold):
+                turn.committed_until = cut
+            else:
+                decisions.append(self._commit(turn, cut))
+        elif (
+            self.normal.in_speech
+            and turn.voiced_since_partial >= samples(cfg.partial_every_ms)
+            and transcriber_idle
+        ):
+            turn.voiced_since_partial = 0
+            decisions.append(Cut("partial", turn.committed_until, window.end_sample))
+
+        if (
+            semantic
+            and turn.mode == "vad"
+            and samples(cfg.endpoint_check_ms) <= silence < samples(silence_ms)
+            and turn.judged_at != turn.last_voice_end_sample
+        ):
+            turn.judged_at = turn.last_voice_end_sample
+            decisions.append(Judge(turn.last_voice_end_sample, window.end_sample))
+        if turn.mode == "vad" and silence >= samples(silence_ms):
+            decisions.append(TurnEnd("silence"))
+        elif window.end_sample - turn.start_sample >= samples(cfg.max_turn_ms):
+            decisions.append(TurnEnd("limit"))
+        return decisions
+
+    def commit_until(self, turn: Turn, end: int) -> Cut | None:
+        """Close the phrase at ``end`` now (the model heard a finished turn at a short pause):
+        its words decide with the model, and if the turn ends there, nothing is left to
+        transcribe. None if there is no speech to transcribe before ``end``."""
+        if end <= turn.committed_until:
+            return None
+        if not turn.voiced_samples(turn.committed_until, end, self.config.silence_threshold):
+            turn.committed_until = end
+            return None
+        return self._commit(turn, end)
+
+    @staticmethod
+    def _commit(turn: Turn, cut: int) -> Cut:
+        start, turn.committed_until = turn.committed_until, cut
+        return Cut("commit", start, cut)
+
+    def _quietest_cut(self, turn: Turn, end_sample: int) -> int:
+        """Where to split a long stretch without pauses: the least speech-like window."""
+        lo = turn.committed_until + samples(self.config.max_uncommitted_ms) // 2
+        hi = end_sample - samples(500)
+        candidates = [w for w in turn.windows if lo <= w.start_sample and w.end_sample <= hi]
+        if not candidates:
+            return max(hi, turn.committed_until + 1)
+        quietest = min(candidates, key=lambda w: w.speech_prob)
+        return (quietest.start_sample + quietest.end_sample) // 2

@@ -1,0 +1,171 @@
+"""The semantic end of turn and resumed answers, for real: Piper speech, Silero, Smart Turn and
+faster-whisper, first on the turn detector alone (the pause set's simulation), then streamed at
+real time through the real WebSocket into the real app (the interviewer's words scripted, so
+the test knows when an acknowledgement plays)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.pauses import Policy, load_engines, render_item, simulate
+from bench.stt_audio import RENDERINGS, Renderer
+from server.settings import Settings
+from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, resample, silence
+from server.voice.engines import SpeechEngines, load_speech_engines
+from server.voice_client import VoiceClient, create_sample_session
+from tests.fakes import FakeChatModel
+from tests.live import serve
+
+pytestmark = pytest.mark.slow
+
+PIPER = RENDERINGS[0]
+SEMANTIC = Policy("semantic", semantic=True, silence_ms=3000)
+
+
+@pytest.fixture(scope="module")
+def turn_engines() -> tuple[object, object, object]:
+    return load_engines(Settings.from_env().models_dir)
+
+
+def test_a_finished_answer_ends_at_its_pause_and_a_thinking_pause_is_waited_out(
+    turn_engines: tuple[object, object, object], tmp_path: Path
+) -> None:
+    vad, turn_model, stt = turn_engines
+    renderer = Renderer(tmp_path)
+    finished = render_item(
+        renderer, PIPER, "complete", ("I set up the on-call rotation for the team.",), 0
+    )
+    outcome = simulate(finished.audio, vad, turn_model, SEMANTIC, stt=stt)  # type: ignore[arg-type]
+    assert outcome.reason == "complete"
+    assert outcome.end_sample is not None
+    delay_ms = (outcome.end_sample - finished.speech_end_sample) * 1000 / INPUT_SAMPLE_RATE_HZ
+    assert delay_ms < 3000 * 0.5  # far sooner than the pause limit
+
+    thinking = render_item(
+        renderer,
+        PIPER,
+        "mid-sentence",
+        ("The hardest part of that project was,", "convincing the other team to change."),
+        2000,
+    )
+    outcome = simulate(thinking.audio, vad, turn_model, SEMANTIC, stt=stt)  # type: ignore[arg-type]
+    assert outcome.end_sample is not None and outcome.end_sample > thinking.speech_end_sample
+
+
+# --------------------------------------------------------------------------- the real socket
+
+
+@pytest.fixture(scope="module")
+def engines() -> SpeechEngines:
+    return asyncio.run(
+        load_speech_engines(
+            stt_model_dir=None,
+            stt_device="cpu",
+            stt_compute_type="int8",
+            stt_beam_size=5,
+            tts_voice_path=None,
+            cpu_threads=2,
+            turn_model=True,
+        )
+    )
+
+
+@pytest.fixture
+def live_url(
+    engines: SpeechEngines, fake_llm: FakeChatModel, settings: Settings, db: None
+) -> Iterator[str]:
+    from server.app import create_app
+
+    with serve(create_app(settings, llm=fake_llm, speech=engines)) as url:
+        yield url
+
+
+async def _say(engines: SpeechEngines, text: str) -> Pcm16:
+    chunks = [chunk async for chunk in engines.tts.synthesize(text)]
+    voice = Pcm16(b"".join(c.data for c in chunks), chunks[0].sample_rate_hz)
+    return resample(voice, INPUT_SAMPLE_RATE_HZ)
+
+
+async def _answering(http: httpx.AsyncClient, live_url: str) -> tuple[str, VoiceClient]:
+    """A new interview on the socket, its first question asked: an answer is due."""
+    sid = await create_sample_session(http)
+    client = await VoiceClient.open(live_url, sid, http.cookies["viva_owner"])
+    await client.until("hello")
+    await client.send({"type": "start"})
+    await client.until_progress("answer", timeout_s=120)
+    return sid, client
+
+
+async def _answers(http: httpx.AsyncClient, sid: str) -> list[dict[str, object]]:
+    messages = (await http.get(f"/api/sessions/{sid}")).json()["messages"]
+    return list(messages)
+
+
+@pytest.mark.db
+async def test_going_on_over_an_acknowledgement_is_one_answer(
+    live_url: str, engines: SpeechEngines, fake_llm: FakeChatModel
+) -> None:
+    fake_llm.chat_replies = [
+        "That's great! What would you do differently, looking back on that project today?",
+        "Thanks. What did you learn from the outage?",
+    ]
+    first = await _say(engines, "I led the migration of our order service to Postgres.")
+    more = await _say(engines, "It took three months, and we had no downtime at all.")
+    async with httpx.AsyncClient(base_url=live_url, timeout=120) as http:
+        sid, client = await _answering(http, live_url)
+        try:
+            await client.speak(
+                Pcm16(silence(400).data + first.data, INPUT_SAMPLE_RATE_HZ), trailing_silence_ms=0
+            )
+            # A finished sentence: the turn ends, the acknowledgement starts playing...
+            await client.silence_until("audio_start", timeout_s=60)
+            # ... and the candidate goes on with their answer over it.
+            await client.speak(more, trailing_silence_ms=400)
+            # The reply to the whole answer starts (the candidate has stopped again).
+            await client.silence_until("audio_start", timeout_s=60)
+            await client.until_progress("answer", timeout_s=60)
+        finally:
+            await client.close()
+        messages = await _answers(http, sid)
+
+    (flush,) = client.of_type("flush_playback")
+    assert flush["kept"] is False  # only "That's great!" was heard: not kept as a question
+    finals = client.of_type("final_transcript")
+    assert [f["continues"] for f in finals] == [False, True]
+    roles = [m["role"] for m in messages]
+    assert roles == ["assistant", "user", "assistant"], messages
+    answer = str(messages[1]["content"]).lower()
+    assert "migration" in answer and "three months" in answer and "downtime" in answer
+    assert messages[2]["content"] == "Thanks. What did you learn from the outage?"
+    assert messages[2]["question_number"] == 2  # the acknowledgement took no number
+
+
+@pytest.mark.db
+async def test_a_thinking_pause_mid_sentence_does_not_split_the_answer(
+    live_url: str, engines: SpeechEngines
+) -> None:
+    before = await _say(engines, "The main reason the migration took so long was,")
+    after = await _say(engines, "that nobody on the team owned the billing code.")
+    answer = Pcm16(
+        silence(400).data + before.data + silence(1500).data + after.data, INPUT_SAMPLE_RATE_HZ
+    )
+    async with httpx.AsyncClient(base_url=live_url, timeout=120) as http:
+        sid, client = await _answering(http, live_url)
+        try:
+            await client.speak(answer, trailing_silence_ms=0)
+            await client.silence_until("audio_start", timeout_s=60)  # the reply begins
+            await client.until_progress("answer", timeout_s=60)
+        finally:
+            await client.close()
+        messages = await _answers(http, sid)
+
+    assert not client.of_type("flush_playback")  # the interviewer never started too early
+    (final,) = client.of_type("final_transcript")
+    text = str(final["text"]).lower()
+    assert "migration" in text and "billing" in text
+    assert [m["role"] for m in messages] == ["assistant", "user", "assistant"]

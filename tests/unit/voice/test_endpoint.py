@@ -1,0 +1,65 @@
+"""The words check of the semantic end of turn, and what counts as being asked something."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.voice.endpoint import finished, sounds_unfinished
+from server.voice.speaker import asks_something
+
+# What tiny.en wrote for the pause set's answers up to a thinking pause (bench/pauses.py).
+STOPPED_MID_SENTENCE = [
+    "The main reason the migration took so long was...",
+    "So what I would do differently is...",
+    "I think the trade off there is between.",
+    "My manager wanted to chipped on Friday, but",
+    "I started by measuring where the time went and...",
+    "Before that, I worked at a small startup where.",
+    "When the cue backed up.",
+    "We shipped it. Then, um",
+]
+FINISHED = [
+    "The outcome was that checkout latency dropped by 40%.",
+    "Mostly python and go, with some type script on the front end.",
+    "Yes, I have.",
+    "No, I have not worked with Kubernetes in production yet, only inside projects.",
+    "When it failed, I rolled it back.",
+    "I fixed it.",
+    "Because it was faster.",
+    "He was made still more respectable than he was.",
+]
+
+
+@pytest.mark.parametrize("text", STOPPED_MID_SENTENCE)
+def test_words_that_stop_mid_sentence_are_unfinished(text: str) -> None:
+    assert sounds_unfinished(text)
+    assert not finished(0.99, text, 0.5)  # the words veto the model
+
+
+@pytest.mark.parametrize("text", FINISHED)
+def test_finished_sentences_are_not_vetoed(text: str) -> None:
+    assert not sounds_unfinished(text)
+    assert finished(0.6, text, 0.5)
+    assert not finished(0.4, text, 0.5)  # the model still has to hear it finished
+
+
+def test_no_words_leave_the_model_to_decide() -> None:
+    assert not sounds_unfinished("")
+    assert finished(0.9, None, 0.5) and finished(0.9, "  ", 0.5)
+
+
+@pytest.mark.parametrize(
+    ("units", "asks"),
+    [
+        (["That's great!"], False),
+        (["Thanks for sharing that.", "Great."], False),
+        (["Great!", "How did you find the bug?"], True),
+        (["Tell me about a time you disagreed with a colleague."], True),
+        (["Walk me through the design."], True),
+        (["Describe the outage."], True),
+        (['"Can you say more?"'], True),
+        ([], False),
+    ],
+)
+def test_asks_something(units: list[str], asks: bool) -> None:
+    assert asks_something(units) is asks
