@@ -43,6 +43,17 @@ DEFAULT_NAIVE_TURNS = 1
 FIXED_SILENCE_MS = 700  # the end of turn before the semantic endpoint: the A/B's other side
 
 
+def composed_acknowledgement() -> bool:
+    """Whether the servers this run starts compose each reply's acknowledgement (the default,
+    ``VIVA_ACKNOWLEDGE_ANSWERS``): then the first spoken unit needs no model work."""
+    return os.environ.get("VIVA_ACKNOWLEDGE_ANSWERS", "1").lower() not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
+
+
 def conc_turns(spec: str) -> dict[int, int]:
     """``--conc-turns``: ``3`` (every level) or ``2:3,4:1`` (per level; others get 1)."""
     if not spec:
@@ -138,6 +149,10 @@ def analyse(
                 [report.first_unit_tokens(t["reply"]) for t in single["turns"] if t.get("reply")],
                 50,
             ),
+            "first_unit_words_p50": report.percentile(
+                [report.first_unit_words(t["reply"]) for t in single["turns"] if t.get("reply")],
+                50,
+            ),
             "cache_hit_per_turn": hits,
             "cache_hit_p50": report.percentile(hits, 50),
             "cache_hit_min": min(hits) if hits else None,
@@ -152,6 +167,7 @@ def analyse(
         first_clause_tokens=components["llm"]["first_unit_tokens_p50"] or FIRST_CLAUSE_TOKENS,
         gen_tps=gen_tps or 0.0,
         tts_first_chunk_ms=naive_run["tts_first_clause_ms"],
+        composed_first_unit=composed_acknowledgement(),
     )
     return {
         "voice_to_voice_ms": v2v_summary,
@@ -164,32 +180,43 @@ def analyse(
     }
 
 
-def endpoint_ab(
+# Each A/B side re-runs the single interview's spoken turns on a server with one change off,
+# side by side in one run: (name, server environment, room settings).
+AB_SIDES: tuple[tuple[str, dict[str, str], dict[str, Any]], ...] = (
+    (f"fixed {FIXED_SILENCE_MS} ms end of turn", {"VIVA_TURN_MODEL": "off"}, {}),
+    ("model-written acknowledgement", {"VIVA_ACKNOWLEDGE_ANSWERS": "0"}, {}),
+)
+
+
+def ab_sides(
     profile: str,
     pcms: list[Any],
     args: argparse.Namespace,
     data_dir: Path,
     out_dir: Path,
-    semantic: dict[str, Any],
+    default: dict[str, Any],
 ) -> dict[str, Any]:
-    """The single interview's turns again, on a server with the fixed silence timeout
-    (``VIVA_TURN_MODEL=off``, the 700 ms it had before): the semantic end of turn on and
-    off, side by side in one run."""
-    fixed_env = {"VIVA_TURN_MODEL": "off"}
-    srv = ServerProcess(profile, data_dir, out_dir / f"server-{profile}-fixed.log", fixed_env)
-    srv.start()
-    try:
-        fixed = asyncio.run(
-            interview(
-                srv.base_url,
-                pcms,
-                turns=args.turns,
-                questions=args.questions,
-                settings={"silence_ms": FIXED_SILENCE_MS},
+    """The single interview's turns again, once per change turned off (``AB_SIDES``): the
+    semantic end of turn (the fixed 700 ms it had before) and the composed acknowledgement (the
+    model writing its own), each against the defaults, side by side in one run."""
+    sides = {"default": default}
+    for i, (name, env, settings) in enumerate(AB_SIDES):
+        if name.startswith("fixed"):
+            settings = {"silence_ms": FIXED_SILENCE_MS}
+        srv = ServerProcess(profile, data_dir, out_dir / f"server-{profile}-ab{i}.log", env)
+        srv.start()
+        try:
+            sides[name] = asyncio.run(
+                interview(
+                    srv.base_url,
+                    pcms,
+                    turns=args.turns,
+                    questions=args.questions,
+                    settings=settings or None,
+                )
             )
-        )
-    finally:
-        srv.stop()
+        finally:
+            srv.stop()
 
     def side(run: dict[str, Any]) -> dict[str, Any]:
         turns = run["turns"]
@@ -201,10 +228,14 @@ def endpoint_ab(
             "final_transcript_ms": report.summarize(
                 t["server_timings_ms"].get("final_transcript_ms") for t in turns
             ),
+            "first_unit_words": report.summarize(
+                report.first_unit_words(t["reply"]) for t in turns if t.get("reply")
+            ),
+            "replies": [t.get("reply") for t in turns],
             "errors": run["errors"],
         }
 
-    return {"semantic": side(semantic), f"fixed {FIXED_SILENCE_MS} ms": side(fixed)}
+    return {name: side(run) for name, run in sides.items()}
 
 
 def run_profile(
@@ -262,11 +293,11 @@ def run_profile(
         )
         save(result)
 
-        if args.endpoint_ab:
+        if args.ab:
             t0 = time.perf_counter()
-            _log(f"{profile}: the same spoken turns with the fixed silence timeout (A/B)")
-            result["endpoint_ab"] = endpoint_ab(profile, pcms, args, data_dir, out_dir, single)
-            phases["endpoint_ab_s"] = round(time.perf_counter() - t0, 1)
+            _log(f"{profile}: the same spoken turns with each change off (A/B)")
+            result["ab"] = ab_sides(profile, pcms, args, data_dir, out_dir, single)
+            phases["ab_s"] = round(time.perf_counter() - t0, 1)
             save(result)
 
         t0 = time.perf_counter()
@@ -369,10 +400,11 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="smoke test: fast profile, 2 turns, 1-2 clients"
     )
     parser.add_argument(
-        "--no-endpoint-ab",
-        dest="endpoint_ab",
+        "--no-ab",
+        dest="ab",
         action="store_false",
-        help="skip re-running the spoken turns with the fixed 700 ms silence timeout",
+        help="skip re-running the spoken turns with each change off (fixed 700 ms end of turn; "
+        "the model's own acknowledgement)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "results.json")
     args = parser.parse_args(argv)

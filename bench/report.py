@@ -107,6 +107,16 @@ def first_unit_tokens(reply: str) -> float:
     return max(1.0, round(len(units[0]) / 4)) if units else 1.0
 
 
+def first_unit_words(reply: str) -> float:
+    """How many words the first spoken unit of ``reply`` has (what the candidate hears first)."""
+    splitter = SentenceSplitter()
+    for word in re.findall(r"\S+\s*", reply):
+        if units := splitter.push(word):
+            return float(len(units[0].split()))
+    units = splitter.flush()
+    return float(len(units[0].split())) if units else 0.0
+
+
 def critical_path_floor(
     *,
     silence_ms: float,
@@ -116,18 +126,21 @@ def critical_path_floor(
     first_clause_tokens: float,
     gen_tps: float,
     tts_first_chunk_ms: float,
+    composed_first_unit: bool = False,
 ) -> dict[str, float]:
     """The unavoidable compute after the last voiced frame, done one after the other.
 
     Wait out the silence timeout, transcribe what was not transcribed yet, prefill the new
     turn's tokens (the rest is in the KV cache), generate the first clause (as long as the
-    replies' first units were), synthesize it.
+    replies' first units were), synthesize it. ``composed_first_unit``: the first unit is
+    the acknowledgement composed from the answer, so no model work precedes it.
     """
+    model = not composed_first_unit
     parts = {
         "silence_timeout_ms": silence_ms,
         "stt_tail_ms": stt_tail_ms,
-        "llm_prefill_ms": 1000 * new_prompt_tokens / prompt_tps if prompt_tps else 0.0,
-        "llm_first_clause_ms": 1000 * first_clause_tokens / gen_tps if gen_tps else 0.0,
+        "llm_prefill_ms": 1000 * new_prompt_tokens / prompt_tps if prompt_tps and model else 0.0,
+        "llm_first_clause_ms": 1000 * first_clause_tokens / gen_tps if gen_tps and model else 0.0,
         "tts_first_chunk_ms": tts_first_chunk_ms,
     }
     parts = {k: round(v, 1) for k, v in parts.items()}
@@ -194,12 +207,13 @@ def table_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         add("  p50 / floor", ratio(v2v.get("p50"), floor.get("total_ms")), "", "×")
         first = (r.get("components") or {}).get("llm", {}).get("first_unit_tokens_p50")
         add("  first spoken unit (p50, ~tokens)", first)
-        for side, ab in (r.get("endpoint_ab") or {}).items():
+        for side, ab in (r.get("ab") or {}).items():
             lat, eot = ab.get("voice_to_voice_ms", {}), ab.get("end_of_turn_ms", {})
+            words = ab.get("first_unit_words", {})
             add(
-                f"end of turn: {side}: v2v p50 / p95, end of turn p50",
+                f"A/B {side}: v2v p50 / p95, end of turn p50, first unit words p50",
                 f"{_fmt(lat.get('p50'))} / {_fmt(lat.get('p95'))} ms, "
-                f"{_fmt(eot.get('p50'))} ms (n={lat.get('n')})",
+                f"{_fmt(eot.get('p50'))} ms, {_fmt(words.get('p50'))} (n={lat.get('n')})",
             )
         single = v2v.get("p50")
         for level, c in sorted((r.get("concurrency") or {}).items(), key=lambda kv: int(kv[0])):

@@ -61,6 +61,7 @@ def build_services(settings: Settings, llm: ChatModel) -> Services:
             after_reply=notes.schedule if settings.notes_during_interview else None,
             activity=activity,
             first_words_in_turn=settings.llm_first_words_in_turn,
+            acknowledge_answers=settings.acknowledge_answers,
         ),
         feedback=feedback,
         corrections=CorrectionService(

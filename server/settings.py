@@ -96,6 +96,10 @@ class Settings:
     # cores); off by URL (a GPU server batches many replies at full speed).
     llm_first_words_in_turn: bool = True
     # Interview
+    # Start each reply with an acknowledgement composed from the answer (what it named, or
+    # what it lacked: server/services/acknowledgement.py), spoken at once while the model
+    # writes the question. Off: the model writes its own acknowledgement.
+    acknowledge_answers: bool = True
     # Write each answer's feedback note in the background once the reply to it is generated
     # (while the reply is spoken and the next answer given), so the report is ready soon after
     # the end.
@@ -206,6 +210,7 @@ class Settings:
             llm_context_tokens=_int(env, "VIVA_LLM_CONTEXT_TOKENS", 8192, 2048, 131072),
             llm_slots=_int(env, "VIVA_LLM_SLOTS", 2, 1, 16),
             llm_draft=llm_draft,
+            acknowledge_answers=_flag(env, "VIVA_ACKNOWLEDGE_ANSWERS", True),
             notes_during_interview=_flag(env, "VIVA_NOTES_DURING_INTERVIEW", True),
             default_questions=_int(env, "VIVA_QUESTION_COUNT", 8, 3, 15),
             max_upload_bytes=_int(env, "VIVA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1024, 10**9),

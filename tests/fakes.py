@@ -76,7 +76,8 @@ class FakeChatModel:
         if self.fail_next_chat is not None:
             err, self.fail_next_chat = self.fail_next_chat, None
             raise err
-        note = messages[-1].content
+        # The note rides with the last answer (a reply may go on from an acknowledgement).
+        note = next(m.content for m in reversed(messages) if m.role != "assistant")
         if self.chat_replies:
             reply = self.chat_replies.pop(0)
         elif "Do not ask another question" in note:

@@ -22,7 +22,9 @@ _PREAMBLE_RE = re.compile(
     r"wonderful|nice|perfect|brilliant|impressive|fantastic|awesome|ok\b|okay|alright|all right|"
     r"sure|right|i see|understood|got it|let's|let me|hi\b|hello|to start|to begin|first|"
     r"next|now|moving on|i'd like|i would like|i'm|my name|this is|we'll|we will|you've|"
-    r"you have|it's great|it is great|appreciate)",
+    r"you have|it's great|it is great|appreciate|"
+    # The acknowledgements Viva composes (server/services/acknowledgement.py).
+    r"you mentioned|that was|those were|i didn't hear|so,)",
     re.IGNORECASE,
 )
 _LEAD_IN_RE = re.compile(

@@ -20,6 +20,7 @@ from server.ai.llm import ChatMessage, ChatModel
 from server.errors import AIServiceError, Conflict, ValidationError
 from server.repositories.records import MessageRecord, SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
+from server.services.acknowledgement import acknowledge
 from server.services.activity import InterviewActivity
 from server.services.prompts import (
     ANSWER_LABEL,
@@ -30,6 +31,7 @@ from server.services.prompts import (
     welcome,
 )
 from server.services.reply_guard import ACKNOWLEDGEMENT, ReplyPlan, guard_reply
+from server.services.vocabulary import interview_vocabulary
 from server.voice.sentences import SentenceSplitter
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ Awaiting = Literal["question", "answer", "finished"]
 QUESTION_MAX_TOKENS = 140
 CLOSING_MAX_TOKENS = 90
 MAX_REPLY_CHARS = 700
+VOCABULARIES_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,12 @@ class InterviewEngine:
         after_reply: AfterReply | None = None,
         activity: InterviewActivity | None = None,
         first_words_in_turn: bool = False,
+        acknowledge_answers: bool = False,
     ) -> None:
         """``first_words_in_turn``: replies get the model one at a time until their first
-        spoken unit (``stream_reply``); for a model on a few local cores."""
+        spoken unit (``stream_reply``); for a model on a few local cores.
+        ``acknowledge_answers``: a reply to an answer starts with an acknowledgement composed
+        from it (``acknowledgement.py``), and the model goes on from there."""
         self.llm = llm
         self.sessions = sessions
         self.messages = messages
@@ -150,6 +156,8 @@ class InterviewEngine:
         self._reading: dict[str, asyncio.Task[None]] = {}
         # Replies are computed one at a time until their first spoken unit (``stream_reply``).
         self._first_words = asyncio.Lock() if first_words_in_turn else None
+        self._acknowledge = acknowledge_answers
+        self._terms: dict[str, tuple[str, ...]] = {}  # the interview's vocabulary, by session
 
     async def state(self, session: SessionRecord) -> InterviewState:
         return interview_state(session, await self.messages.list_for_session(session.id))
@@ -216,7 +224,21 @@ class InterviewEngine:
         closing = end_now or state.next_is_closing
         prompt = interview_messages(session, history, end_now=end_now)
         max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
-        plan = reply_plan(session, history, prompt, closing=closing)
+        said = ""
+        if self._acknowledge and not closing:
+            # Spoken now, while the model writes the question: it needs no model.
+            said = acknowledge(
+                history[-1].content,
+                terms=self._vocabulary(session),
+                earlier=[m.content for m in history if m.role == "assistant"],
+            ).text
+            yield f"{said} "
+        plan = reply_plan(session, history, prompt, closing=closing, said=said)
+        if said:
+            # The model continues the message from it (llama.cpp and vLLM continue a final
+            # assistant message), so what is stored, "acknowledgement question", is what it
+            # read: the next turn's prompt is still this one plus what was added.
+            prompt.append(ChatMessage("assistant", said))
         model = self.llm.stream_chat(prompt, max_tokens=max_tokens, conversation=session.public_id)
         # First words first: when two interviews' answers end together, the two cores give
         # one reply its first spoken unit at full speed, then the other, instead of both at
@@ -240,6 +262,15 @@ class InterviewEngine:
         # reply is read or spoken, so background work on the answer may start now.
         if self.after_reply is not None and history and history[-1].role == "user":
             self.after_reply(session, history)
+
+    def _vocabulary(self, session: SessionRecord) -> tuple[str, ...]:
+        terms = self._terms.get(session.public_id)
+        if terms is None:
+            terms = interview_vocabulary(session.cv_text, session.job_description_text).terms
+            if len(self._terms) >= VOCABULARIES_KEPT:
+                del self._terms[next(iter(self._terms))]
+            self._terms[session.public_id] = terms
+        return terms
 
     def _read_ahead(self, session: SessionRecord, opening: str) -> None:
         """The opening is fixed text, so the model has not read this interview yet: let it
@@ -364,6 +395,7 @@ def reply_plan(
     prompt: Sequence[ChatMessage],
     *,
     closing: bool,
+    said: str = "",
 ) -> ReplyPlan:
     """What the next interviewer message must be (``reply_guard``): a question on the
     planned topic, or the closing line; and what it must not read out: the CV, the job
@@ -378,6 +410,7 @@ def reply_plan(
         documents=(session.cv_text, session.job_description_text, note),
         question=None if closing else plain_question(session, asked + 1),
         greeting=greeting,
+        said=said,
     )
 
 

@@ -44,8 +44,32 @@ _REFUSAL = re.compile(
     r"|\bas an ai\b|\blanguage model\b",
     re.I,
 )
+# "That's great!", "Thank you for sharing that.": the model acknowledging an answer that has
+# already been acknowledged (``ReplyPlan.said``), and praising it. Held whole and dropped, as
+# is any exclamation before the question ("Oh no!").
+_PRAISE_START = re.compile(
+    r"^\W*(?:\w+\W+){0,3}?(?:great|impressive|excellent|interesting|fantastic|wonderful|"
+    r"amazing|awesome|brilliant|insightful|fascinating|perfect|good|solid|thank|thanks|"
+    r"appreciate|glad|"
+    r"wow|congratulations|well done|sounds like)\b",
+    re.I,
+)
 _CLAUSE_END = re.compile(r"[,;:.!?…](?=\s)")
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
+
+
+def _without_praise(sentence: str) -> str:
+    """A praising first sentence without its praise: nothing if it asks nothing ("That's
+    great!"), else the question after the praising clause ("That's great, so how…?" → "So
+    how…?")."""
+    if "?" not in sentence:
+        return ""
+    parts = re.split(r"(?<=[,;:!.—–])\s+", sentence, maxsplit=1)
+    if len(parts) < 2 or "?" not in parts[1]:
+        return sentence
+    rest = parts[1]
+    return rest[0].upper() + rest[1:]
+
 
 HOLD = "hold"
 # A clause shorter than this is held until the sentence goes on or ends: too short to judge,
@@ -83,9 +107,11 @@ class ReplyPlan:
     documents: tuple[str, ...]  # what it must not read out: CV, job description, instructions
     question: str | None  # the plain question to ask (None: the closing line)
     greeting: str  # the plain first sentence: a welcome (opening) or an acknowledgement
+    said: str = ""  # already said before the model's text: the answer's acknowledgement
 
     def fallback(self, *, spoken: str) -> str:
         """What to add after ``spoken`` (possibly nothing said yet) to finish the turn."""
+        spoken = f"{self.said} {spoken}".strip()
         if self.question is None:
             return "" if spoken.strip() else FALLBACK_CLOSING
         if "?" in spoken:
@@ -130,6 +156,9 @@ async def guard_reply(
     sentence = ""  # the released part of the current sentence
     pending = ""  # received, not yet released
     past_first = False  # the first sentence is out: later ones are released whole
+    # After an acknowledgement already said, the model's own first sentence may not be another
+    # one: praise there is held whole and dropped (``_without_praise``).
+    check_praise = bool(plan.said)
     slip: str | None = None
 
     def check(piece: str, *, last: bool) -> str | None:
@@ -139,12 +168,25 @@ async def guard_reply(
         reason = guard.slip(so_far) or (guard.slip(piece) if sentence else None)
         if reason is not None or last or _SENTENCE_END.search(piece.rstrip()):
             return reason
-        if past_first or _APOLOGY_START.match(so_far) or len(_words(so_far)) < RELEASE_WORDS:
-            return HOLD  # a later sentence, an apology, or a clause too short to judge
+        if (
+            past_first
+            or _APOLOGY_START.match(so_far)
+            or (check_praise and not sentence and _PRAISE_START.match(so_far))
+            or len(_words(so_far)) < RELEASE_WORDS
+        ):
+            return HOLD  # a later sentence, an apology or praise, or a clause too short
         return None
 
     def released(piece: str) -> str:
-        nonlocal spoken, sentence, past_first
+        nonlocal spoken, sentence, past_first, check_praise
+        if check_praise and not sentence:
+            exclaimed = piece.rstrip().endswith("!") and "?" not in piece
+            if exclaimed or _PRAISE_START.match(piece):
+                piece = _without_praise(piece)
+                logger.info("reply %s: praise after the acknowledgement dropped", log_as)
+                if not piece:
+                    return ""  # and the next sentence is checked too ("Oh no! That sounds…")
+            check_praise = False
         spoken += piece
         if _SENTENCE_END.search(piece.rstrip()):
             sentence, past_first = "", True
@@ -165,7 +207,8 @@ async def guard_reply(
             # With the space after it: the speech stage cuts a sentence only once it sees what
             # follows its period ("3." may become "3.5"), and the next piece may be a whole
             # sentence away.
-            yield released(pending[cut : end + 1])
+            if piece := released(pending[cut : end + 1]):
+                yield piece
             cut = end + 1
         if slip is not None:
             break
@@ -173,8 +216,8 @@ async def guard_reply(
     else:
         if pending.strip():
             slip = check(pending, last=True)
-            if slip is None:
-                yield released(pending)
+            if slip is None and (piece := released(pending)):
+                yield piece
     extra = plan.fallback(spoken=spoken)
     if slip is not None or extra:
         logger.warning(

@@ -11,11 +11,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from server.ai.llm import ChatMessage
 from server.errors import AIOutputError, AIServiceError
 from server.feedback.notes import NOTES_CONVERSATION
 from server.feedback.questions import asked
 from server.services.prompts import PLAIN_QUESTIONS
-from server.services.reply_guard import ACKNOWLEDGEMENT
 from server.settings import Settings
 from tests.fakes import FakeChatModel, cited_note
 from tests.helpers import Client, create_session, interview_records, run_interview
@@ -79,8 +79,10 @@ async def test_prompt_is_append_only(
         assert later[len(earlier) - 1].content.startswith(earlier[-1].content.split("\n\n")[0])
     system = calls[0][0].content
     assert "Fernway Health" in system and "Parcelly" in system and "Question" not in system
-    assert "Ask question 2 of 3" in calls[0][-1].content
-    assert "Do not ask another question" in calls[2][-1].content
+    # A reply to an answer is the model continuing the acknowledgement composed from it.
+    assert calls[0][-1] == ChatMessage("assistant", "That was brief.")
+    assert "Ask question 2 of 3" in calls[0][-2].content
+    assert "Do not ask another question" in calls[2][-1].content  # the closing: no acknowledgement
     assert set(fake_llm.conversations) == {sid}  # every request names its interview
 
 
@@ -101,7 +103,8 @@ async def test_an_interviewer_reply_out_of_role_is_never_stored(
     reply = response.json()["reply"]
     session = (await client.get(f"/api/sessions/{sid}")).json()
     planned = PLAIN_QUESTIONS[1].format(role=session["job_title"])
-    assert reply["content"] == f"{ACKNOWLEDGEMENT} {planned}"
+    # The acknowledgement composed from the answer, then the planned question.
+    assert reply["content"] == f"You mentioned Django and FastAPI. {planned}"
     assert reply["question_number"] == 2
     assert fake_llm.chat_streams_finished == 0  # the echo was closed, not read to the end
     assert session["messages"][-1]["content"] == reply["content"]
@@ -488,10 +491,11 @@ async def test_replies_take_turns_until_their_first_words(
     for session in sessions:
         assert session is not None
         await engine.submit_answer(session, "I did.", max_chars=1000)
-    # Words 0-7 are the first sentence; the cleaners let it through after a few words more.
-    reply = "Thanks, that was a clear and useful example. What did you measure after the change?"
+    # Words 0-7 are the model's first sentence; the cleaners let it through after a few words
+    # more. (The acknowledgement before it, "That was brief.", needs no model and no turn.)
+    reply = "Let us stay with that change a little longer. What did you measure after it?"
     fake_llm.chat_replies = [reply, reply]
-    fake_llm.stream_hold_at = 3  # "Thanks, that was": no whole unit yet
+    fake_llm.stream_hold_at = 3  # "Let us stay": no whole unit yet
 
     async def whole(session: Any) -> str:
         return "".join([delta async for delta in engine.stream_reply(session)])
@@ -509,7 +513,9 @@ async def test_replies_take_turns_until_their_first_words(
     fake_llm.stream_hold_at = 13  # the first reply's first sentence is out
     assert await started(2)
     fake_llm.stream_hold_at = None
-    assert [text.strip() for text in await asyncio.gather(*replies)] == [reply, reply]
+    assert [text.strip() for text in await asyncio.gather(*replies)] == [
+        f"That was brief. {reply}"
+    ] * 2
 
 
 async def test_a_note_for_an_answer_the_candidate_went_on_with_is_written_again(

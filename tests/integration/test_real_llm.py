@@ -23,7 +23,9 @@ from server.ai.embedded import EmbeddedLlamaServer
 from server.ai.llm import ChatMessage, OpenAIChatModel
 from server.feedback.notes import NOTES_CONVERSATION, AnswerNotes
 from server.feedback.writeup import find_quote
+from server.services.acknowledgement import acknowledge
 from server.services.prompts import interview_messages
+from server.services.vocabulary import interview_vocabulary
 from server.settings import Settings
 from tests.conftest import DATA, MODELS_DIR
 from tests.helpers import create_session, interview_records
@@ -43,6 +45,7 @@ ANSWERS = [
     "with our SQS outbox, we ran a load test together, and we kept SQS because it met the "
     "throughput target at a third of the cost.",
 ]
+PRAISE = re.compile(r"\b(?:great|impressive|excellent|fantastic|amazing|awesome)\b", re.I)
 TOPIC_WORDS = re.compile(
     r"python|postgres|backend|fernway|parcelly|paybright|fastapi|django|redis|api|service|"
     r"database|queries|latency|engineer|experience|project|team|clinic|booking|health|role|"
@@ -82,6 +85,15 @@ async def test_real_interview_and_feedback(
         assert len(question.split()) >= 5, question
         assert TOPIC_WORDS.search(question), f"off-topic question: {question!r}"
     assert closing
+    # Each reply to an answer opens with the acknowledgement composed from it, and the model
+    # goes on from there (llama.cpp continues the prefilled message) to a question, never to
+    # praise of its own.
+    terms = interview_vocabulary(sample_cv, sample_jd).terms
+    for k, (answer, reply) in enumerate(zip(ANSWERS[:2], asked[1:], strict=True)):
+        ack = acknowledge(answer, terms=terms, earlier=asked[: k + 1])
+        assert reply.startswith(ack.text + " ") and ack.kind == "named", (ack, reply)
+        model_part = reply[len(ack.text) :]
+        assert "?" in model_part and not PRAISE.search(model_part), reply
 
     response = await real_client.post(f"/api/sessions/{sid}/feedback")
     assert response.status_code == 200, response.text
@@ -131,7 +143,11 @@ async def test_the_fast_model_holds_a_real_interview_in_role(
         if answer is not None:
             words = answer.lower().split()
             copied = [" ".join(words[i : i + 6]) for i in range(len(words) - 5)]
-            assert not any(run in reply.lower() for run in copied), (reply, answer)
+            # The answer told back as the interviewer's own words. Quoting it to the candidate
+            # ("How did you design the PostgreSQL schema and cut p95 latency?") is a follow-up.
+            for sentence in re.split(r"(?<=[.?!])\s+", reply.lower()):
+                if not re.search(r"\byou(?:r|'re|'ve)?\b", sentence):
+                    assert not any(run in sentence for run in copied), (reply, answer)
 
 
 async def test_a_note_is_written_alongside_the_interview_not_ahead_of_it(

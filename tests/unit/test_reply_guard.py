@@ -217,3 +217,56 @@ def test_the_plan_keeps_the_note_and_documents_from_being_read_out_but_not_the_r
     assert plan.answer == "I built the billing service." and plan.question == plain_question(
         session, 2
     )
+
+
+# ------------------------------------------------ after an acknowledgement already said
+
+ACKNOWLEDGED = ReplyPlan(
+    answer=ANSWER,
+    documents=(CV, JD),
+    question=QUESTION,
+    greeting=ACKNOWLEDGEMENT,
+    said="You mentioned Redis caching and Django.",
+)
+
+
+@pytest.mark.parametrize("size", [1, 4, 50])
+@pytest.mark.parametrize(
+    ("reply", "spoken"),
+    [
+        # The model's own acknowledgement, praise, is dropped: one was already said.
+        ("That's great! How did you measure the p95?", "How did you measure the p95?"),
+        (
+            "Thank you for sharing that detailed example. How did you roll it out?",
+            "How did you roll it out?",
+        ),
+        ("Oh no! That sounds like a challenging situation. What broke?", "What broke?"),
+        ("That's very impressive, so how did you roll it out?", "So how did you roll it out?"),
+        # Verbatim from the 1.5B model after "Okay.":
+        (
+            "That's a good skill. How did you use it in your previous work?",
+            "How did you use it in your previous work?",
+        ),
+        # A first sentence that is not praise is the model's to say.
+        (
+            "Let's stay with the schema for a moment. What would you change today?",
+            "Let's stay with the schema for a moment. What would you change today?",
+        ),
+    ],
+)
+async def test_praise_after_the_acknowledgement_is_not_spoken(
+    reply: str, spoken: str, size: int
+) -> None:
+    said, _ = await run(reply, ACKNOWLEDGED, size=size)
+    assert said == spoken
+
+
+async def test_only_praise_after_the_acknowledgement_gets_the_planned_question() -> None:
+    said, _ = await run("That's a great answer!", ACKNOWLEDGED)
+    assert said == QUESTION  # the acknowledgement was said: no "Thank you." before it
+
+
+async def test_without_an_acknowledgement_the_models_own_first_sentence_stays() -> None:
+    reply = "Thanks. Which part of the migration are you proudest of, and why?"
+    said, _ = await run(reply, PLAN)
+    assert said == reply

@@ -35,6 +35,11 @@ from server.feedback.questions import asked, question_name
             "Thanks for joining. To start, can you walk me through your role?",
             "Can you walk me through your role?",
         ),
+        # Viva's own acknowledgements (server/services/acknowledgement.py) before a short
+        # follow-on: the acknowledgement is no question.
+        ("You mentioned Kafka and Redis. What went wrong?", "What went wrong?"),
+        ("That was brief. What did you do?", "What did you do?"),
+        ("So, cron jobs. Why did you move?", "Why did you move?"),
     ],
 )
 def test_asked_drops_the_preamble(message: str, expected: str) -> None:

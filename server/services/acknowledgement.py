@@ -1,0 +1,121 @@
+"""The interviewer's first words after an answer: a short acknowledgement of what was said.
+
+It is composed from the stored answer, not written by the model, for two reasons:
+
+- **Faithful.** It names what the candidate said in a sentence (a skill or term of theirs, a
+  number they gave) or, for a thin answer, neutrally says what was missing. It never praises:
+  the small models praised almost anything ("That's very impressive!" after a bare list of
+  keywords), and a reaction built from the measured answer cannot.
+- **Fast.** It is ready the moment the answer is stored, so it is spoken while the model
+  writes the question, instead of after 2-3 s of generating a first sentence on two cores.
+
+The model then continues the message (the acknowledgement is its prefilled start) with the
+question only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from server.feedback.evidence import extract_numbers, extract_skills, measure_answer_text
+from server.feedback.limits import SHORT_ANSWER_WORDS
+from server.voice.vocabulary import mentions
+
+Kind = Literal["named", "number", "example", "brief", "list", "no_example", "plain"]
+
+MAX_NAMED = 2
+"""Terms named at most: "You mentioned Kafka and Redis." stays under eight words."""
+MAX_TERM_WORDS = 4
+
+# Several wordings per kind, so no acknowledgement opens the same way twice running.
+_TEMPLATES: dict[Kind, tuple[str, ...]] = {
+    "named": ("You mentioned {x}.", "Okay, {x}.", "Right, {x}.", "Got it, {x}.", "So, {x}."),
+    "number": ("You mentioned {x}.", "Okay, {x}.", "Right, {x}.", "Got it, {x}."),
+    "example": ("Okay, that's one example.", "Thanks for the example.", "Right, an example."),
+    "brief": ("That was brief.", "Okay, a short answer.", "Right, briefly put."),
+    "list": ("That was mostly a list of terms.", "Those were terms rather than an example."),
+    "no_example": ("Okay, no specific example there.", "I didn't hear a specific example there."),
+    "plain": ("Okay.", "I see.", "Right.", "Understood."),
+}
+
+_OPENING_WORD = re.compile(r"[A-Za-z']+")
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    text: str
+    kind: Kind
+
+
+def acknowledge(
+    answer: str, *, terms: Sequence[str] = (), earlier: Sequence[str] = ()
+) -> Acknowledgement:
+    """The acknowledgement of ``answer``.
+
+    ``terms``: the interview's vocabulary (its CV's and job's terms, ``interview_vocabulary``),
+    named only where the answer says them in a sentence. ``earlier``: the interviewer's
+    earlier messages in this interview, so the wording changes from turn to turn.
+    """
+    features = measure_answer_text(answer)
+    if features.word_count < SHORT_ANSWER_WORDS:
+        kind: Kind = "brief"
+        filler = ""
+    elif features.keyword_only:
+        kind, filler = "list", ""
+    elif features.evasive:
+        kind, filler = "no_example", ""
+    elif named := _named(answer, features.claim_text, terms):
+        kind, filler = "named", named
+    elif number := _number(features.claim_text):
+        kind, filler = "number", number
+    elif features.concrete_example:
+        kind, filler = "example", ""
+    else:
+        kind, filler = "plain", ""
+    return Acknowledgement(_wording(kind, filler, earlier), kind)
+
+
+def _named(answer: str, claims: str, terms: Sequence[str]) -> str:
+    """Up to two terms the answer's claims name, as the answer spells them, in its order:
+    named skills first, then the interview's other terms (names, jargon)."""
+    found: dict[str, int] = {}  # in priority order
+    for term in [*extract_skills(claims), *terms]:
+        if len(term.split()) > MAX_TERM_WORDS or not mentions(claims, term):
+            continue
+        match = re.search(rf"(?<!\w){re.escape(term)}(?!\w)", answer, re.IGNORECASE)
+        if match is not None and match.group(0).lower() not in {f.lower() for f in found}:
+            found[match.group(0)] = match.start()
+    # "Redis" of "Redis caching" is named by the longer term.
+    kept = [t for t in found if not any(o != t and mentions(o, t) for o in found)]
+    return " and ".join(sorted(kept[:MAX_NAMED], key=found.__getitem__))
+
+
+def _number(claims: str) -> str:
+    """The first number the claims give with its unit ("300 milliseconds"), if any."""
+    with_unit = [n for n in extract_numbers(claims) if " " in n]
+    return with_unit[0] if with_unit else ""
+
+
+def _wording(kind: Kind, filler: str, earlier: Sequence[str]) -> str:
+    """The first of the kind's wordings whose opening word no earlier message opened with;
+    when all have been used, the least recently used."""
+    templates = _TEMPLATES[kind]
+    openings = [_opening(text) for text in earlier]
+    for template in templates:
+        if _opening(template) not in openings:
+            return _fill(template, filler)
+    last_use = {t: max(i for i, o in enumerate(openings) if o == _opening(t)) for t in templates}
+    return _fill(min(templates, key=last_use.__getitem__), filler)
+
+
+def _opening(text: str) -> str:
+    match = _OPENING_WORD.search(text.replace("{x}", "x"))
+    return match.group(0).lower() if match else ""
+
+
+def _fill(template: str, filler: str) -> str:
+    text = template.format(x=filler)
+    return text[0].upper() + text[1:]

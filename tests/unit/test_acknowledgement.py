@@ -1,0 +1,96 @@
+"""The interviewer's acknowledgement of an answer: it names what the answer said in a sentence
+or neutrally says what it lacked, never praises, and does not open the same way twice running."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from server.services.acknowledgement import _TEMPLATES, acknowledge
+from server.services.vocabulary import interview_vocabulary
+
+CV = (
+    "Alex Morgan, backend engineer at Ledgerline. Moved event delivery from cron jobs to "
+    "Kafka; Redis caching for price look-ups; PostgreSQL, Django, Kubernetes."
+)
+JD = "Senior Backend Engineer at Tillwell: Python, PostgreSQL, Kafka, idempotency, p99 latency."
+TERMS = interview_vocabulary(CV, JD).terms
+PRAISE = re.compile(r"great|impressive|excellent|good|nice|well done|perfect|strong", re.I)
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind", "named"),
+    [
+        ("Fine.", "brief", []),
+        ("I don't know, maybe.", "brief", []),
+        (
+            "Ledger, double-entry, PostgreSQL, serializable, idempotency keys, outbox, Kafka, "
+            "2,500 requests per second, p99 80 milliseconds, Kubernetes, Helm, Terraform.",
+            "list",
+            [],
+        ),
+        (
+            "I don't really remember the details, it was a long time ago and honestly the team "
+            "handled most of it, so I can't say much about it.",
+            "no_example",
+            [],
+        ),
+        (
+            "At Ledgerline I moved event delivery from cron jobs to Kafka consumers, which cut "
+            "the delay from four minutes to about ten seconds.",
+            "named",
+            ["cron jobs", "Kafka"],
+        ),
+        (
+            "I put Redis caching in front of the price look-ups and the p99 went from 300 "
+            "milliseconds to 40 milliseconds.",
+            "named",
+            ["Redis caching"],
+        ),
+        (
+            "We had a big outage and I coordinated everyone, and in the end we brought the "
+            "error rate down to 2 percent within three hours.",
+            "number",
+            ["2 percent"],
+        ),
+        (
+            "I think communication is really important and I always try to be a good team "
+            "player who brings energy and passion to everything I do.",
+            "plain",
+            [],
+        ),
+    ],
+)
+def test_an_acknowledgement_names_what_was_said_or_what_was_missing(
+    answer: str, kind: str, named: list[str]
+) -> None:
+    ack = acknowledge(answer, terms=TERMS)
+    assert ack.kind == kind, ack
+    for term in named:
+        assert term in ack.text and term in answer  # as the candidate said it
+    assert not PRAISE.search(ack.text)
+    assert len(ack.text.split()) <= 8
+
+
+def test_a_term_said_only_in_a_list_is_not_named() -> None:
+    answer = (
+        "I mostly worked on the billing side and I wrote a lot of the tests for it myself. "
+        "Kafka, Redis, Kubernetes."
+    )
+    ack = acknowledge(answer, terms=TERMS)
+    assert "Kafka" not in ack.text and "Redis" not in ack.text
+
+
+def test_consecutive_acknowledgements_open_differently() -> None:
+    answer = "I moved our event delivery to Kafka consumers and wrote the retry logic myself."
+    earlier: list[str] = []
+    openings = []
+    for _ in range(len(_TEMPLATES["named"])):
+        ack = acknowledge(answer, terms=TERMS, earlier=earlier)
+        openings.append(ack.text.split()[0])
+        earlier.append(f"{ack.text} What did you learn from it?")
+    assert len(set(openings)) == len(openings)
+    # Once every wording has been used, the least recently used comes back.
+    again = acknowledge(answer, terms=TERMS, earlier=earlier)
+    assert again.text.split()[0] == openings[0]
