@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from server.errors import NotFound, ValidationError
 from server.repositories.records import MessageRecord, SessionRecord, SessionSummary
 from server.repositories.sessions import MessageRepository, SessionRepository
-from server.services.documents import extract_cv_text, normalize_text
+from server.services.documents import ParseLimits, normalize_text, read_cv
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -74,8 +74,11 @@ class SessionService:
             cv_text = ""
         elif new.cv_file is not None:
             # Unsupported/unreadable/over-size files raise their own 4xx errors here.
-            cv_text = extract_cv_text(
-                new.cv_filename or "cv", new.cv_file, max_bytes=s.max_upload_bytes
+            cv_text = await read_cv(
+                new.cv_filename or "cv",
+                new.cv_file,
+                max_bytes=s.max_upload_bytes,
+                limits=ParseLimits(max_text_chars=s.max_text_chars + 1),
             )
         else:
             cv_text = normalize_text(new.cv_text or "")
