@@ -43,6 +43,7 @@ from server.settings import Settings  # noqa: E402
 from server.voice.engines import SpeechEngines, load_speech_engines  # noqa: E402
 from tests.e2e.test_browser import CHROMIUM_ARGS  # noqa: E402
 from tests.e2e.test_voice_room import SPEAK_INTO_MIC  # noqa: E402
+from tests.helpers import wait_for_js  # noqa: E402
 
 MODEL_TIMEOUT_MS = 600_000  # one reply or report on two cores, with room to spare
 
@@ -81,6 +82,7 @@ def _serve(speech: SpeechEngines) -> tuple[str, Any]:
 
 
 def _create(page: Page, title: str, company: str, questions: int = 3) -> str:
+    page.goto("/")  # the visitor identity comes with a page load
     response = page.request.post(
         "/api/sessions",
         multipart={
@@ -207,8 +209,9 @@ def main() -> None:
             page.locator("#progress-label", has_text="Question 2 of 5").wait_for()
             page.locator('#room-status[data-voice-state="listening"]').wait_for()
             page.evaluate("(wav) => window.__vivaSay(wav)", spoken)
-            page.wait_for_function(
-                "document.getElementById('live-caption-text').textContent.split(' ').length > 4"
+            wait_for_js(
+                page,
+                "document.getElementById('live-caption-text').textContent.split(' ').length > 4",
             )
             page.screenshot(path=OUT / "room-mid-turn.png", full_page=True)
 

@@ -22,6 +22,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from server.ai.llm import ChatModel, OpenAIChatModel
 from server.container import Services, build_services
 from server.database import migrate
+from server.edge import EdgeMiddleware
 from server.errors import AppError
 from server.feedback.notes import NOTES_CONVERSATION
 from server.owner import OwnerMiddleware, OwnerSigner
@@ -152,8 +153,10 @@ def _provide_services(state: State) -> Services:
 
 
 def _provide_owner(request: Request[Any, Any, Any]) -> str:
-    owner_id: str = request.state.owner_id
-    return owner_id
+    # The API is guarded (``require_owner``). A page loaded by a newcomer from another site
+    # gets no identity (``OwnerMiddleware``): it is shown as to a visitor who owns nothing.
+    owner_id: str | None = request.state.owner_id
+    return owner_id or ""
 
 
 def create_app(
@@ -172,7 +175,10 @@ def create_app(
             "services": Provide(_provide_services, sync_to_thread=False),
             "owner_id": Provide(_provide_owner, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(OwnerMiddleware, signer=signer)],
+        middleware=[
+            DefineMiddleware(EdgeMiddleware, allowed_hosts=settings.allowed_hosts),
+            DefineMiddleware(OwnerMiddleware, signer=signer, secure=settings.secure_cookies),
+        ],
         exception_handlers={
             AppError: _app_error,
             HTTPException: _http_error,

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with httpx.Client(base_url=args.base_url, timeout=600) as client:
         started = time.perf_counter()
+        client.get("/api/sessions").raise_for_status()  # the visitor identity (a cookie)
         response = client.post(
             "/api/sessions",
             data={

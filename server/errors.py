@@ -28,6 +28,11 @@ class ValidationError(AppError):
     code = "validation_error"
 
 
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFound(AppError):
     status_code = 404
     code = "not_found"

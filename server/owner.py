@@ -2,6 +2,10 @@
 
 There is no login yet; whoever holds the cookie owns the sessions made with it. The
 signature stops a visitor from claiming another owner's id by editing the cookie.
+
+An identity is issued only by a page load (a GET or HEAD that is not cross-site) to a visitor
+without one, and never replaces a valid one: a cross-site request or a request that changes
+something cannot mint a new identity and so orphan the visitor's interviews.
 """
 
 from __future__ import annotations
@@ -9,9 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from http.cookies import SimpleCookie
+from typing import Any
 
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.edge import SAFE_METHODS, cross_site, header
+from server.errors import Forbidden
 
 COOKIE_NAME = "viva_owner"
 COOKIE_MAX_AGE_S = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
@@ -36,22 +45,31 @@ class OwnerSigner:
         return secrets.token_urlsafe(24)
 
 
-def owner_from_cookie_header(signer: OwnerSigner, header: str | None) -> str | None:
-    if not header:
+def cookie_value(cookie_header: str | None, name: str) -> str | None:
+    """The first value of cookie ``name`` in a ``Cookie`` header, whatever else it holds.
+
+    Other cookies on the same host are not ours to judge: a JSON value, quotes, spaces or
+    non-ASCII bytes in them must not hide ours (the standard library's parser stops at the
+    first cookie it cannot read)."""
+    if not cookie_header:
         return None
-    cookie = SimpleCookie()
-    try:
-        cookie.load(header)
-    except Exception:  # a malformed Cookie header means "no identity", not an error page
-        return None
-    morsel = cookie.get(COOKIE_NAME)
-    return signer.verify(morsel.value) if morsel else None
+    for pair in cookie_header.split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip('"')
+    return None
+
+
+def owner_from_cookie_header(signer: OwnerSigner, cookie_header: str | None) -> str | None:
+    token = cookie_value(cookie_header, COOKIE_NAME)
+    return signer.verify(token) if token else None
 
 
 class OwnerMiddleware:
-    """Puts ``owner_id`` into ``scope["state"]``; issues a new cookie to newcomers (HTTP only).
+    """Puts ``owner_id`` into ``scope["state"]`` (None for a visitor without a valid cookie);
+    a same-site page load without one gets a new cookie.
 
-    A WebSocket without a valid cookie gets no identity (``owner_id`` is None) and so owns
+    A WebSocket or a state-changing request without a valid cookie gets no identity and so owns
     nothing: its handler refuses it.
     """
 
@@ -64,12 +82,14 @@ class OwnerMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        header = next(
-            (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"cookie"), None
-        )
-        owner_id = owner_from_cookie_header(self.signer, header)
+        owner_id = owner_from_cookie_header(self.signer, header(scope, b"cookie"))
         new_cookie: str | None = None
-        if owner_id is None and str(scope["type"]) == "http":
+        if (
+            owner_id is None
+            and str(scope["type"]) == "http"
+            and scope.get("method") in SAFE_METHODS
+            and cross_site(scope) is None
+        ):
             owner_id = self.signer.new_owner_id()
             new_cookie = (
                 f"{COOKIE_NAME}={self.signer.sign(owner_id)}; Path=/; Max-Age={COOKIE_MAX_AGE_S}; "
@@ -85,3 +105,14 @@ class OwnerMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+def require_owner(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A route guard: the request carries a visitor identity. Runs before the body is read."""
+    if connection.scope.get("state", {}).get("owner_id") is None:
+        # Identities come from page loads, never from a request that changes something: a
+        # browser has one from the page it is on.
+        raise Forbidden(
+            "No visitor identity: open the app in your browser first (it sets a cookie), "
+            "or send the cookie a GET request gave you."
+        )

@@ -62,6 +62,15 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _hosts(listed: str, bind_host: str) -> tuple[str, ...]:
+    """``VIVA_ALLOWED_HOSTS`` (comma-separated) plus the loopback names and the bind address."""
+    hosts = ["localhost", "127.0.0.1", "::1"]
+    if bind_host and bind_host not in ("0.0.0.0", "::"):
+        hosts.append(bind_host)
+    hosts += [h.strip() for h in listed.split(",") if h.strip()]
+    return tuple(dict.fromkeys(hosts))
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = _ROOT / "var"
@@ -69,6 +78,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = ""  # empty: generated once and kept in data_dir
+    # Host names this server answers to (the Host header; "*" for any). A DNS-rebinding page
+    # reaches the server under its own name; the bind address and localhost are always in.
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    # The owner cookie only over HTTPS: set it for a deployment behind TLS.
+    secure_cookies: bool = False
     # LLM: an OpenAI-compatible endpoint, or the embedded llama.cpp server when unset.
     llm_base_url: str = ""
     llm_api_key: str = ""
@@ -198,6 +212,8 @@ class Settings:
             host=env.get("VIVA_HOST", "127.0.0.1"),
             port=_int(env, "VIVA_PORT", 8000, 1, 65535),
             secret_key=env.get("VIVA_SECRET_KEY", ""),
+            allowed_hosts=_hosts(env.get("VIVA_ALLOWED_HOSTS", ""), env.get("VIVA_HOST", "")),
+            secure_cookies=_flag(env, "VIVA_SECURE_COOKIES", False),
             llm_base_url=base_url,
             llm_api_key=env.get("VIVA_LLM_API_KEY", ""),
             llm_model=llm_model,

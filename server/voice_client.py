@@ -198,6 +198,9 @@ async def spoken_turn(client: VoiceClient, answer: Pcm16) -> TurnResult:
 
 
 async def create_sample_session(http: httpx.AsyncClient, questions: int = 3) -> str:
+    if not http.cookies:
+        # As a browser does: the visitor identity comes from a page load, not from a POST.
+        (await http.get("/api/sessions")).raise_for_status()
     response = await http.post(
         "/api/sessions",
         data={

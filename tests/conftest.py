@@ -81,8 +81,12 @@ def settings() -> Settings:
     import dataclasses
 
     # Speech models are loaded by the voice tests that need them, not by every app.
+    base = Settings.from_env()
     return dataclasses.replace(
-        Settings.from_env(), migrate_on_startup=False, load_speech_models=False
+        base,
+        migrate_on_startup=False,
+        load_speech_models=False,
+        allowed_hosts=(*base.allowed_hosts, "testserver.local"),  # the test client's host
     )
 
 
@@ -100,7 +104,9 @@ def app(settings: Settings, fake_llm: FakeChatModel, db: None) -> Litestar:
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A visitor who has loaded a page, and so holds an owner cookie (server/owner.py)."""
     async with AsyncTestClient(app=app) as c:
+        await c.get("/api/sessions")
         yield c
 
 
@@ -108,6 +114,7 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 async def other_client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """A second visitor with their own owner cookie."""
     async with AsyncTestClient(app=app) as c:
+        await c.get("/api/sessions")
         yield c
 
 

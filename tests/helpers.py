@@ -74,3 +74,16 @@ def interview_records(
                 )
             )
     return session, history
+
+
+def wait_for_js(page: Any, expression: str, arg: Any = None, *, timeout_s: float = 30.0) -> None:
+    """Wait until ``expression`` (a JavaScript function of ``arg``, or an expression) is truthy
+    in ``page``. Playwright's ``wait_for_function`` evaluates its predicate with ``eval``, which
+    the app's Content-Security-Policy refuses; ``evaluate`` goes over the DevTools protocol."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true within {timeout_s} s: {expression}")
+        time.sleep(0.05)

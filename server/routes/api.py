@@ -11,6 +11,7 @@ from litestar.params import Body, FromPath, JSONBody
 
 from server.container import Services
 from server.errors import AIServiceError, NotFound
+from server.owner import require_owner
 from server.routes.ranges import ranged_response
 from server.routes.schemas import (
     AnswerIn,
@@ -33,6 +34,7 @@ from server.services.sessions import NewSession
 class SessionController(Controller):
     path = "/api/sessions"
     tags = ["sessions"]  # noqa: RUF012 (Litestar declares it as an instance attribute)
+    guards = [require_owner]  # noqa: RUF012
 
     @post("/", summary="Create an interview session")
     async def create_session(

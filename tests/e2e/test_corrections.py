@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.test_browser import _axe, _tab_to, live_server, page  # noqa: F401 (fixtures)
 from tests.fakes import OPENING
+from tests.helpers import wait_for_js
 
 pytestmark = pytest.mark.e2e
 
@@ -62,8 +63,8 @@ def _focused(tab: Any) -> dict[str, Any]:
 
 
 def _status(tab: Any, text: str) -> None:
-    tab.wait_for_function(
-        "(text) => document.getElementById('edit-status').textContent === text", arg=text
+    wait_for_js(
+        tab, "(text) => document.getElementById('edit-status').textContent === text", arg=text
     )
 
 

@@ -27,6 +27,7 @@ from server.settings import Settings
 from server.voice.engines import SpeechEngines, load_speech_engines
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _axe
 from tests.fakes import OPENING, FakeChatModel
+from tests.helpers import wait_for_js
 from tests.live import serve
 
 pytestmark = pytest.mark.e2e
@@ -193,7 +194,9 @@ def test_spoken_interview_with_real_speech_engines(
         assert stats["chunksScheduled"] > 5 and stats["secondsScheduled"] > 1, stats
         constraints = page.evaluate("window.__vivaMicConstraints")
         assert constraints["audio"]["echoCancellation"] is True
-        page.wait_for_function("window.__vivaVoiceStats.framesSent > 25")  # 0.5 s of mic
+        wait_for_js(
+            page, "window.__vivaVoiceStats.framesSent > 25", timeout_s=TIMEOUT_MS / 1000
+        )  # 0.5 s of mic
         assert page.locator("#mic-notice").is_hidden()
         assert page.locator("#mic-meter").get_attribute("role") == "meter"
         _axe(page, "voice room, listening")
@@ -221,7 +224,9 @@ def test_spoken_interview_with_real_speech_engines(
                 page.evaluate("(wav) => window.__vivaSay(wav)", wav)
                 page.evaluate("() => window.__vivaSpoken")
                 page.keyboard.up("Space")
-            page.wait_for_function(f"window.__vivaVoiceStats.finals > {finals}")
+            wait_for_js(
+                page, f"window.__vivaVoiceStats.finals > {finals}", timeout_s=TIMEOUT_MS / 1000
+            )
             answer = page.locator("#transcript .msg-user").last.inner_text()
             assert len(_words(answer) & expected) >= 2, (answer, expected)
             # The answer was stored and the next question asked and spoken.
@@ -305,7 +310,9 @@ def test_microphone_denied_falls_back_to_typing(voice_server: str) -> None:
         assert page.locator("#mic-level").is_hidden()
         # The question is still spoken and captioned; the typed box has focus.
         page.locator("#transcript .msg-assistant", has_text=OPENING).wait_for()
-        page.wait_for_function("window.__vivaVoiceStats.chunksScheduled > 0")
+        wait_for_js(
+            page, "window.__vivaVoiceStats.chunksScheduled > 0", timeout_s=TIMEOUT_MS / 1000
+        )
         _wait_state(page, "listening")
         assert "type your answer" in page.locator("#room-status").inner_text()
         assert page.evaluate("document.activeElement.id") == "answer"
@@ -324,7 +331,7 @@ def test_microphone_denied_falls_back_to_typing(voice_server: str) -> None:
         page.evaluate("() => window.__vivaVoiceStats.dropConnection()")
         _wait_state(page, "reconnecting")
         assert "Reconnecting" in page.locator("#room-status").inner_text()
-        page.wait_for_function("window.__vivaVoiceStats.connects >= 2")
+        wait_for_js(page, "window.__vivaVoiceStats.connects >= 2", timeout_s=TIMEOUT_MS / 1000)
         _wait_state(page, "speaking")
         _wait_state(page, "listening")
         assert page.locator("#transcript .msg-assistant", has_text="Question 2").count() == 1

@@ -346,6 +346,7 @@ async def test_only_a_capable_model_may_move_the_score_by_one(
 
     app = create_app(dataclasses.replace(settings, llm_may_adjust_score=may_adjust), llm=fake_llm)
     async with AsyncTestClient(app=app) as client:
+        await client.get("/api/sessions")  # a page load: the visitor identity
         sid = await _new(client, sample_cv, sample_jd)
         answers = ["I led the FastAPI migration and cut latency by 80 percent."] * 3
         await run_interview(client, sid, answers)
@@ -386,6 +387,7 @@ async def test_notes_are_written_while_the_interview_goes_on(
 
     app = create_app(dataclasses.replace(settings, notes_during_interview=True), llm=fake_llm)
     async with AsyncTestClient(app=app) as client:
+        await client.get("/api/sessions")  # a page load: the visitor identity
         sid = await _new(client, sample_cv, sample_jd)
         answers = [
             "At Parcelly I rebuilt the order tracking API in FastAPI and cut p95 to 180 ms.",
@@ -424,6 +426,7 @@ async def test_notes_wait_while_another_interview_is_in_progress(
 
     app = create_app(dataclasses.replace(settings, notes_during_interview=True), llm=fake_llm)
     async with AsyncTestClient(app=app) as client:
+        await client.get("/api/sessions")  # a page load: the visitor identity
         first = await _new(client, sample_cv, sample_jd)
         other = await _new(client, sample_cv, sample_jd)
         await client.post(f"/api/sessions/{other}/next")  # the other interview is under way

@@ -225,6 +225,7 @@ async def correcting(
         dataclasses.replace(settings, notes_during_interview=False), llm=model
     )
     async with AsyncTestClient(app=app) as c:
+        await c.get("/api/sessions")  # a page load: the visitor identity
         yield c, model
 
 

@@ -64,6 +64,7 @@ async def real_client(
         dataclasses.replace(settings, llm_base_url=embedded_llm.base_url, llm_model="local")
     )
     async with AsyncTestClient(app=app, timeout=300) as client:
+        await client.get("/api/sessions")  # a page load: the visitor identity
         yield client
 
 
@@ -130,6 +131,7 @@ async def test_the_fast_model_holds_a_real_interview_in_role(
         dataclasses.replace(settings, llm_base_url=fast_llm.base_url, llm_model="local")
     )
     async with AsyncTestClient(app=app, timeout=300) as client:
+        await client.get("/api/sessions")  # a page load: the visitor identity
         sid = (await create_session(client, sample_cv, sample_jd, questions=4)).json()["id"]
         replies = [(await client.post(f"/api/sessions/{sid}/next")).json()["reply"]["content"]]
         for answer in ANSWERS:

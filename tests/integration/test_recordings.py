@@ -310,6 +310,7 @@ async def test_the_server_setting_turns_recording_off(
 
     app = create_app(dataclasses.replace(settings, record_answers=False), llm=fake_llm)
     async with AsyncTestClient(app=app) as client:
+        await client.get("/api/sessions")  # a page load: the visitor identity
         session_id = await _asked(client, sample_cv, sample_jd)
         await _speak(await _conversation(app, session_id), ANSWER, tone(0.3, 300))
         (answer,) = await _answers(client, session_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
@@ -52,6 +53,8 @@ async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _session(http: httpx.AsyncClient, sample_cv: str, sample_jd: str) -> str:
+    if not http.cookies:
+        await http.get("/api/sessions")  # a page load: the visitor identity
     response = await http.post(
         "/api/sessions",
         data={
@@ -177,6 +180,24 @@ async def test_ownership_close_codes(
             with pytest.raises(ConnectionClosed) as closed:
                 await client.until("hello", timeout_s=10)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+
+async def test_a_socket_from_another_site_is_refused(
+    live_url: str, http: httpx.AsyncClient, sample_cv: str, sample_jd: str
+) -> None:
+    """A page on another site cannot open the candidate's interview with their cookie."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    sid = await _session(http, sample_cv, sample_jd)
+    url = live_url.replace("http", "ws", 1) + f"/ws/sessions/{sid}"
+    cookie = {"Cookie": f"viva_owner={http.cookies['viva_owner']}"}
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(url, origin="https://evil.example", additional_headers=cookie)  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
+    own_origin = live_url  # the room's own page: accepted
+    async with connect(url, origin=own_origin, additional_headers=cookie) as ws:  # type: ignore[arg-type]
+        assert json.loads(await ws.recv())["type"] == "hello"
 
 
 async def test_bad_input_gets_errors_and_the_session_survives(

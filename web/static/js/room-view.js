@@ -17,6 +17,8 @@ export class RoomView {
     this.status = document.getElementById("room-status");
     this.progressLabel = document.getElementById("progress-label");
     this.progressFill = document.getElementById("progress-fill");
+    // Set here, not in a style attribute: the Content-Security-Policy allows no inline styles.
+    this.progressFill.style.width = `${this.progressFill.dataset.percent || 0}%`;
     this.errorBox = document.getElementById("room-error");
     this.errorText = document.getElementById("room-error-text");
     this.retryButton = document.getElementById("retry-button");
