@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from server.ai.embedder import common_words
 from server.feedback.evidence import extract_numbers, extract_skills, measure_answer_text
 from server.feedback.limits import SHORT_ANSWER_WORDS
 from server.voice.vocabulary import mentions
@@ -86,8 +87,11 @@ def _named(answer: str, claims: str, terms: Sequence[str]) -> str:
         if len(term.split()) > MAX_TERM_WORDS or not mentions(claims, term):
             continue
         match = re.search(rf"(?<!\w){re.escape(term)}(?!\w)", answer, re.IGNORECASE)
-        if match is not None and match.group(0).lower() not in {f.lower() for f in found}:
-            found[match.group(0)] = match.start()
+        if match is None or match.group(0).lower() in {f.lower() for f in found}:
+            continue
+        if match.group(0) != term and term.lower() in common_words():
+            continue  # "EXPLAIN" (the SQL command) said as the word "explain"
+        found[match.group(0)] = match.start()
     # "Redis" of "Redis caching" is named by the longer term.
     kept = [t for t in found if not any(o != t and mentions(o, t) for o in found)]
     return " and ".join(sorted(kept[:MAX_NAMED], key=found.__getitem__))

@@ -73,6 +73,14 @@ def test_an_acknowledgement_names_what_was_said_or_what_was_missing(
     assert len(ack.text.split()) <= 8
 
 
+def test_a_term_that_is_also_an_english_word_is_named_only_as_the_documents_write_it() -> None:
+    terms = ("EXPLAIN", "PostgreSQL")
+    said = "Explain what I did: I rewrote the slow PostgreSQL query and indexed the table."
+    assert acknowledge(said, terms=terms).text.endswith("PostgreSQL.")
+    spelled = "I ran EXPLAIN on the slow query, found a sequential scan and added an index."
+    assert "EXPLAIN" in acknowledge(spelled, terms=terms).text
+
+
 def test_a_term_said_only_in_a_list_is_not_named() -> None:
     answer = (
         "I mostly worked on the billing side and I wrote a lot of the tests for it myself. "
