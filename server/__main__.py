@@ -8,6 +8,7 @@ import uvicorn
 
 from server.app import create_app
 from server.settings import Settings
+from server.voice.protocol import MAX_FRAME_BYTES
 
 
 def main() -> None:
@@ -15,7 +16,13 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = Settings.from_env()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws_max_size=MAX_FRAME_BYTES,
+    )
 
 
 if __name__ == "__main__":

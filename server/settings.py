@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from server.voice.protocol import MAX_ANSWER_CHARS
+
 LlmProfile = Literal["quality", "fast"]
 LlmDraft = Literal["off", "fast"]
 LLM_DRAFTS: tuple[LlmDraft, ...] = ("off", "fast")
@@ -125,7 +127,7 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024
     min_cv_chars: int = 50
     max_text_chars: int = 40_000
-    max_answer_chars: int = 8_000
+    max_answer_chars: int = MAX_ANSWER_CHARS
     # Speech
     stt_model: str = "tiny.en"  # one of STT_MODELS
     stt_model_dir: str = ""  # a custom faster-whisper model directory; overrides stt_model

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 from litestar import Litestar
 
+from server.voice.protocol import MAX_FRAME_BYTES
+
 
 @contextmanager
 def serve(app: Litestar, *, start_timeout_s: float = 300) -> Iterator[str]:
@@ -20,7 +22,8 @@ def serve(app: Litestar, *, start_timeout_s: float = 300) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=1 << 20))
+    # As ``python -m server`` runs it: frames beyond the protocol's size close the socket.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=MAX_FRAME_BYTES))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="viva-live-server", daemon=True
     )

@@ -145,6 +145,12 @@ async def voice_socket(
                 await socket.close(code=voice.close_code, reason=voice.close_reason)
     except WebSocketDisconnect:
         pass
+    except Exception:
+        # Logged here with the interview's id (the app has no logging config of its own); the
+        # session's answers are stored already, and a reconnect resumes from them.
+        logger.exception("session %s: the voice connection failed", session_id)
+        with contextlib.suppress(Exception):
+            await socket.close(code=CLOSE_INTERNAL_ERROR, reason="Internal error; reconnect.")
     finally:
         connections.release(session_id, socket, done)
         logger.info("session %s: voice connection closed", session_id)

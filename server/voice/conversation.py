@@ -90,12 +90,18 @@ class ErrorInfo:
 ErrorMapper = Callable[[Exception], ErrorInfo | None]
 
 
+# An answer refused for what it is (too long, invalid) fails the same way however often it is
+# sent again: HTTP's "payload too large" and "unprocessable".
+_REFUSED_AS_IS = frozenset({413, 422})
+
+
 def default_error_mapper(err: Exception) -> ErrorInfo | None:
     """App errors (``server.errors.AppError``) carry ``code`` and ``message``: pass them on."""
     code = getattr(err, "code", None)
     message = getattr(err, "message", None)
     if isinstance(code, str) and isinstance(message, str):
-        return ErrorInfo(code, message, retryable=True)
+        status = getattr(err, "status_code", 500)
+        return ErrorInfo(code, message, retryable=status not in _REFUSED_AS_IS)
     return None
 
 
@@ -220,9 +226,15 @@ class ConversationWriter:
                         continues_previous=self.answer_open,
                         audio=audio,
                     )
-                except Exception:
+                except Exception as err:
                     self._unsaved_attempts += 1
-                    if self._unsaved_attempts < MAX_SAVE_ATTEMPTS:
+                    info = self._error_mapper(err)
+                    if info is not None and not info.retryable:
+                        # Refused for what it is: sent again, or ahead of the next answer, it
+                        # would only make that one fail too. The error says why.
+                        self.unsaved_answer = None
+                        self._unsaved_attempts = 0
+                    elif self._unsaved_attempts < MAX_SAVE_ATTEMPTS:
                         self.unsaved_answer = text  # sent again on retry or with the next answer
                     else:
                         self.unsaved_answer = None

@@ -18,7 +18,11 @@ PROTOCOL_VERSION: Final = 1
 MAX_AUDIO_FRAME_BYTES: Final = 64 * 1024
 """~2 s of 16 kHz PCM16; the browser sends ~20 ms (640 bytes) per frame."""
 MAX_TEXT_FRAME_BYTES: Final = 64 * 1024
-MAX_TYPED_ANSWER_CHARS: Final = 10_000
+MAX_FRAME_BYTES: Final = 64 * 1024
+"""The largest WebSocket frame the server reads at all (uvicorn's ``ws_max_size``): a larger
+one closes the connection (1009) before it is buffered."""
+MAX_ANSWER_CHARS: Final = 8_000
+"""The one limit on an answer's length, typed or spoken, over the socket and the API."""
 
 SILENCE_MS_MIN: Final = 300
 SILENCE_MS_MAX: Final = 10_000
@@ -73,7 +77,7 @@ ErrorCode = Literal[
 
 SilenceMs = Annotated[int, msgspec.Meta(ge=SILENCE_MS_MIN, le=SILENCE_MS_MAX)]
 VoiceSpeed = Annotated[float, msgspec.Meta(ge=VOICE_SPEED_MIN, le=VOICE_SPEED_MAX)]
-TypedText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TYPED_ANSWER_CHARS)]
+TypedText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ANSWER_CHARS)]
 
 
 class ProtocolError(Exception):
@@ -158,6 +162,8 @@ def decode_client_message(text: str | bytes) -> ClientMessage:
         raw: Any = msgspec.json.decode(text)
     except msgspec.DecodeError as err:
         raise ProtocolError("malformed_json", f"not valid JSON: {err}") from None
+    except RecursionError:  # "[[[[…" nested past the decoder's depth
+        raise ProtocolError("malformed_json", "not valid JSON: nested too deeply") from None
     if not isinstance(raw, dict):
         raise ProtocolError("bad_message", "a control message must be a JSON object")
     kind = raw.get("type")

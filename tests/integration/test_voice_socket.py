@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.settings import Settings
 from server.voice.engines import SpeechEngines
+from server.voice.protocol import MAX_FRAME_BYTES
 from server.voice_client import VoiceClient
 from tests.fakes import OPENING, FakeChatModel
 from tests.live import serve
@@ -208,11 +209,15 @@ async def test_bad_input_gets_errors_and_the_session_survives(
     await client.send({"type": "start"})
     await client.until("audio_end")
 
-    for bad in [b"\x01\x02\x03", bytes(70_000)]:
-        await client.ws.send(bad)
-        error = await client.until("error")
-        assert error["code"]
-    for bad_text in ["{not json", '{"type": "fly"}', '{"type": "settings", "silence_ms": 5}']:
+    await client.ws.send(b"\x01\x02\x03")
+    assert (await client.until("error"))["code"] == "bad_audio_frame"
+    for bad_text in [
+        "{not json",
+        "[" * 60_000,  # nested past the decoder's depth: was a 4500 close
+        '{"type": "fly"}',
+        '{"type": "settings", "silence_ms": 5}',
+        json.dumps({"type": "typed_answer", "text": "x" * 8_001}),  # over the one limit
+    ]:
         await client.ws.send(bad_text)
         error = await client.until("error")
         assert error["message"]
@@ -226,6 +231,26 @@ async def test_bad_input_gets_errors_and_the_session_survives(
     assert [m["role"] for m in messages] == ["assistant", "user", "assistant"]
     # The typed answer arrived while the question was still playing: it cut it short.
     assert messages[0]["interrupted"] and messages[0]["question_number"] == 1
+    # Stored alone: nothing refused earlier rides along with it.
+    assert messages[1]["content"] == "I led the FastAPI migration."
+
+
+async def test_a_frame_over_the_protocols_size_closes_the_socket_and_loses_nothing(
+    live_url: str, http: httpx.AsyncClient, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _session(http, sample_cv, sample_jd)
+    client = await _open(live_url, http, sid)
+    await client.send({"type": "start"})
+    await client.until("audio_end")
+    await client.ws.send(bytes(MAX_FRAME_BYTES + 2))
+    with pytest.raises(ConnectionClosed) as closed:
+        await client.until("error", timeout_s=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+    again = await _open(live_url, http, sid)  # the interview goes on
+    await again.send({"type": "start"})
+    await again.until("audio_end")
+    await again.close()
+    assert [m["role"] for m in await _messages(http, sid)] == ["assistant"]
 
 
 async def test_a_drop_during_playback_keeps_the_whole_question(

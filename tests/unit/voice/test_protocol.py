@@ -87,7 +87,7 @@ def test_range_errors_name_the_field() -> None:
 
 
 def test_typed_answer_length_limit() -> None:
-    ok = "x" * p.MAX_TYPED_ANSWER_CHARS
+    ok = "x" * p.MAX_ANSWER_CHARS
     assert decode_client_message(p.encode_client_message(p.TypedAnswer(text=ok))) == p.TypedAnswer(
         text=ok
     )
