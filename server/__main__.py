@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import uvicorn
 
@@ -12,6 +13,8 @@ from server.voice.protocol import MAX_FRAME_BYTES
 
 
 def main() -> None:
+    # Everything the server writes (the database, the key, logs, model files) is its own.
+    os.umask(0o077)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

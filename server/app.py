@@ -29,6 +29,7 @@ from server.owner import OwnerMiddleware, OwnerSigner
 from server.routes.api import SessionController
 from server.routes.pages import PageController, static_files_router, template_config
 from server.routes.voice import VoiceConnections, voice_socket
+from server.services.quotas import SocketCaps
 from server.settings import Settings
 from server.voice.engines import SpeechEngines, load_speech_engines
 
@@ -121,6 +122,7 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
                 model=settings.llm_profile,
                 timeout_s=settings.llm_timeout_s,
                 max_retries=settings.llm_max_retries,
+                reply_timeout_s=settings.llm_reply_timeout_s,
                 prefill=settings.llm_prefill,
                 slots=embedded.slots,
                 dedicated_slots=(NOTES_CONVERSATION,),
@@ -132,12 +134,15 @@ async def _engines(app: Litestar) -> AsyncIterator[None]:
                 model=settings.llm_model,
                 timeout_s=settings.llm_timeout_s,
                 max_retries=settings.llm_max_retries,
+                reply_timeout_s=settings.llm_reply_timeout_s,
                 prefill=settings.llm_prefill,
             )
     app.state.services = build_services(settings, llm)
     if speech_loading is not None:
         app.state.speech = await speech_loading
-    app.state.voice_connections = VoiceConnections()
+    app.state.voice_connections = VoiceConnections(
+        SocketCaps(per_owner=settings.max_voice_per_owner, total=settings.max_voice_connections)
+    )
     try:
         yield
     finally:

@@ -10,6 +10,8 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from server.settings import private_file
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,8 +19,9 @@ def engine_for_url(url: str) -> Engine:  # type: ignore[type-arg]
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/path or sqlite:////absolute/path (SQLAlchemy-style).
-        path = Path(unquote(url.removeprefix("sqlite:///")))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created private (CVs, transcripts and recordings live in it); SQLite gives its
+        # journal files the database's permissions.
+        path = private_file(Path(unquote(url.removeprefix("sqlite:///"))))
         # A busy timeout keeps concurrent writers (HTTP + WebSocket) from failing at once.
         return SQLiteEngine(path=str(path), timeout=30)
     if parsed.scheme in ("postgres", "postgresql"):

@@ -48,6 +48,13 @@ class PayloadTooLarge(AppError):
     code = "payload_too_large"
 
 
+class TooManyRequests(AppError):
+    """Over a rate or a quota; ``Retry-After`` says when to try again, where it can."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+
 class UnsupportedMediaType(AppError):
     status_code = 415
     code = "unsupported_media_type"

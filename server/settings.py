@@ -89,7 +89,11 @@ class Settings:
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_model: str = "quality"  # "quality" / "fast" for the embedded server, else the model name
-    llm_timeout_s: float = 300.0  # a CPU-only model writing a report can take minutes
+    llm_timeout_s: float = 120.0  # per JSON request (a note, the report's adjustment)
+    # An interviewer reply waits at most this long for the model's next bytes (first token or
+    # the next), once: a stalled model fails the turn with a retryable error in a minute, not
+    # 15. Generous for the embedded model's cold first read (~800 tokens on two busy cores).
+    llm_reply_timeout_s: float = 60.0
     llm_max_retries: int = 2
     llm_threads: int = 2
     llm_context_tokens: int = 8192  # per slot
@@ -123,7 +127,11 @@ class Settings:
     default_questions: int = 8
     min_questions: int = 3
     max_questions: int = 15
-    # Limits
+    # Limits and caps (per app instance: docs/architecture.md)
+    max_sessions_per_owner: int = 100
+    new_sessions_per_minute: int = 10  # per visitor: each carries a CV to read
+    max_voice_per_owner: int = 3  # voice connections one visitor may hold open
+    max_voice_connections: int = 16  # in all, on this instance
     max_upload_bytes: int = 5 * 1024 * 1024
     min_cv_chars: int = 50
     max_text_chars: int = 40_000
@@ -219,7 +227,8 @@ class Settings:
             llm_base_url=base_url,
             llm_api_key=env.get("VIVA_LLM_API_KEY", ""),
             llm_model=llm_model,
-            llm_timeout_s=_float(env, "VIVA_LLM_TIMEOUT_S", 300.0),
+            llm_timeout_s=_float(env, "VIVA_LLM_TIMEOUT_S", 120.0),
+            llm_reply_timeout_s=_float(env, "VIVA_LLM_REPLY_TIMEOUT_S", 60.0),
             llm_max_retries=_int(env, "VIVA_LLM_MAX_RETRIES", 2, 0, 10),
             llm_threads=_int(env, "VIVA_LLM_THREADS", min(os.cpu_count() or 2, 8), 1, 256),
             llm_may_adjust_score=_flag(env, "VIVA_LLM_ADJUST_SCORE", bool(base_url)),
@@ -232,6 +241,10 @@ class Settings:
             notes_during_interview=_flag(env, "VIVA_NOTES_DURING_INTERVIEW", True),
             default_questions=_int(env, "VIVA_QUESTION_COUNT", 8, 3, 15),
             max_upload_bytes=_int(env, "VIVA_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1024, 10**9),
+            max_sessions_per_owner=_int(env, "VIVA_MAX_SESSIONS_PER_OWNER", 100, 1, 10**6),
+            new_sessions_per_minute=_int(env, "VIVA_NEW_SESSIONS_PER_MINUTE", 10, 1, 10**6),
+            max_voice_per_owner=_int(env, "VIVA_MAX_VOICE_PER_OWNER", 3, 1, 1000),
+            max_voice_connections=_int(env, "VIVA_MAX_VOICE_CONNECTIONS", 16, 1, 10**5),
             stt_model=stt_model,
             stt_model_dir=env.get("VIVA_STT_MODEL_DIR", ""),
             stt_device=env.get("VIVA_STT_DEVICE", "cpu"),
@@ -249,14 +262,34 @@ class Settings:
         )
 
     def ensure_secret_key(self) -> str:
-        """The cookie-signing key: from the environment, else one generated and kept on disk."""
+        """The cookie-signing key: from the environment, else one generated and kept on disk.
+        (Makes the data directory private on the way: the app factory calls this first.)"""
+        private_dir(self.data_dir, ours=True)
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        # Private from its creation: never readable by others, not even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(key)
         return key
+
+
+def private_dir(path: Path, *, ours: bool = False) -> Path:
+    """``path`` as a directory only its owner can enter, created so (with its parents).
+    ``ours``: the directory belongs to Viva (the data directory), so one that exists already,
+    e.g. made by ``make models`` before the server first ran, is made private too."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if ours and path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """``path`` exists, readable and writable by its owner only (created so if missing)."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    return path

@@ -141,14 +141,20 @@ class OpenAIChatModel:
         model: str,
         timeout_s: float = 120.0,
         max_retries: int = 2,
+        reply_timeout_s: float = 60.0,
         prefill: bool = False,
         slots: int = 0,
         dedicated_slots: Sequence[str] = (),
     ) -> None:
-        """``slots``: the server's llama.cpp slots to pin conversations to (0: not llama.cpp,
+        """``timeout_s`` and ``max_retries``: per JSON request (notes, the report).
+        ``reply_timeout_s``: an interviewer reply waits at most this long for the server's
+        next bytes (its first token, or the next), once: a candidate is waiting, so a stalled
+        model fails the turn with a retryable error instead of holding it for minutes.
+        ``slots``: the server's llama.cpp slots to pin conversations to (0: not llama.cpp,
         or one slot; nothing extra is sent); ``dedicated_slots``: conversations that keep a
         slot to themselves (``SlotPool``)."""
         self.model = model
+        self.reply_timeout_s = reply_timeout_s
         self.prefill_enabled = prefill
         self._slots = SlotPool(slots, dedicated_slots) if slots > 1 else None
         self._client = openai.AsyncOpenAI(
@@ -172,8 +178,9 @@ class OpenAIChatModel:
         conversation: str | None = None,
     ) -> AsyncGenerator[str, None]:
         started = time.perf_counter()
+        client = self._client.with_options(timeout=self.reply_timeout_s, max_retries=0)
         try:
-            stream = await self._client.chat.completions.create(
+            stream = await client.chat.completions.create(
                 model=self.model,
                 messages=_wire(messages),
                 max_tokens=max_tokens,
@@ -193,6 +200,11 @@ class OpenAIChatModel:
             # closing the HTTP stream stops the generation.
             logger.info("llm reply: stopped ms=%.0f", (time.perf_counter() - started) * 1000)
             raise
+        except openai.APITimeoutError as err:
+            raise AIServiceError(
+                f"The interviewer's model did not answer within {self.reply_timeout_s:.0f} s; "
+                "your answer is kept: retry."
+            ) from err
         except openai.OpenAIError as err:
             raise AIServiceError(f"The language model failed: {_describe(err)}") from err
 

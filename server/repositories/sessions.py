@@ -100,6 +100,9 @@ class SessionRepository:
         )
         return _session(row) if row else None
 
+    async def count_owned(self, owner_id: str) -> int:
+        return int(await InterviewSession.count().where(InterviewSession.owner_id == owner_id))
+
     async def list_owned(self, owner_id: str) -> list[SessionSummary]:
         rows = (
             await InterviewSession.select(

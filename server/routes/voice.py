@@ -21,6 +21,7 @@ from litestar.params import FromPath
 from server.container import Services
 from server.errors import NotFound
 from server.services.conversation import InterviewConversation
+from server.services.quotas import SocketCaps
 from server.services.vocabulary import interview_vocabulary
 from server.voice.audio import Pcm16
 from server.voice.config import VoiceConfig
@@ -29,11 +30,13 @@ from server.voice.protocol import (
     CLOSE_INTERNAL_ERROR,
     CLOSE_NOT_OWNER,
     CLOSE_REPLACED,
+    CLOSE_TOO_MANY,
     CLOSE_UNKNOWN_SESSION,
     ServerEvent,
     encode_server_event,
 )
 from server.voice.session import VoiceSession
+from server.voice.vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +48,12 @@ class VoiceConnections:
 
     The newer connection waits until the older one has finished closing, so whatever the
     older one was still storing (the answer, what was heard of a reply) lands first and
-    the newer one resumes from it.
+    the newer one resumes from it. ``caps`` bounds how many are open, per visitor and in all.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, caps: SocketCaps) -> None:
         self._live: dict[str, tuple[WebSocket[Any, Any, Any], asyncio.Event]] = {}
+        self.caps = caps
 
     async def claim(self, session_id: str, socket: WebSocket[Any, Any, Any]) -> asyncio.Event:
         previous = self._live.get(session_id)
@@ -102,6 +106,26 @@ async def voice_socket(
         else None
     )
     connections: VoiceConnections = socket.app.state.voice_connections
+    if (refused := connections.caps.open(owner_id)) is not None:
+        logger.warning("session %s: voice connection refused (too many open)", session_id)
+        await socket.close(code=CLOSE_TOO_MANY, reason=refused[:120])
+        return
+    try:
+        await _voice(socket, session_id, owner_id, speech, services, connections, vocabulary)
+    finally:
+        connections.caps.close(owner_id)
+
+
+async def _voice(
+    socket: WebSocket[Any, Any, State],
+    session_id: str,
+    owner_id: str,
+    speech: SpeechEngines,
+    services: Services,
+    connections: VoiceConnections,
+    vocabulary: Vocabulary | None,
+) -> None:
+    """The connection, once it may stay: wire a session to it and pump frames."""
     done = await connections.claim(session_id, socket)
     conversation = InterviewConversation(
         services.interview,

@@ -7,10 +7,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from server.errors import NotFound, ValidationError
+from server.errors import NotFound, TooManyRequests, ValidationError
 from server.repositories.records import MessageRecord, SessionRecord, SessionSummary
 from server.repositories.sessions import MessageRepository, SessionRepository
 from server.services.documents import ParseLimits, normalize_text, read_cv
+from server.services.quotas import RateWindow
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,18 @@ class SessionService:
         self.messages = messages
         self.on_delete = on_delete
         """Called with the session's id once it is deleted (to drop what is held in memory)."""
+        self._new_sessions = RateWindow(settings.new_sessions_per_minute, 60.0)
 
     async def create(self, owner_id: str, new: NewSession) -> SessionRecord:
         """Validate everything first, then store once: nothing is ever half-saved."""
         s = self.settings
+        # Before the CV is read: reading one is the costly part.
+        self._new_sessions.check(owner_id, "new interviews")
+        if await self.sessions.count_owned(owner_id) >= s.max_sessions_per_owner:
+            raise TooManyRequests(
+                f"You have {s.max_sessions_per_owner} interviews, the most one visitor can keep; "
+                "delete some to start another."
+            )
         errors: dict[str, str] = {}
         job_title = " ".join(new.job_title.split())
         company = " ".join(new.company_name.split())

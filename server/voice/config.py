@@ -66,6 +66,10 @@ class VoiceConfig:
     """Net dropped audio (it decays at 10 % of real time) after which the connection is closed."""
     max_error_burst: int = 20
     """Protocol errors (decaying one per second) after which the connection is closed."""
+    max_replay_burst: int = 3
+    replay_refill_s: float = 10.0
+    """``start``/``retry`` (each speaks the question again): a burst of this many, then one
+    more every ``replay_refill_s``; past it, an error and nothing synthesised."""
 
     def with_settings(self, message: Settings) -> VoiceConfig:
         """This config with what a ``settings`` message changes (its fields that are set)."""

@@ -1,8 +1,10 @@
 """InputGuard: how much one connection may send before its frames are dropped or it is closed.
 
-Two budgets, both leaky so that an honest client never exhausts them: audio may run at most
-``flood_max_ahead_ms`` ahead of real time (network bursts), and protocol errors decay one per
-second. Pure and synchronous: the session asks, and acts on the answers.
+Three budgets, all leaky so that an honest client never exhausts them: audio may run at most
+``flood_max_ahead_ms`` ahead of real time (network bursts), protocol errors decay one per
+second, and ``start``/``retry`` (each speaks the question again, a second of speech synthesis)
+come in a short burst, then one per ``replay_refill_s``. Pure and synchronous: the session
+asks, and acts on the answers.
 """
 
 from __future__ import annotations
@@ -37,6 +39,25 @@ class FloodGuard:
         return self.dropped_s > self.close_after_s
 
 
+class LeakyCount:
+    """Events that drain one per ``refill_s``; ``take`` says whether one more fits ``burst``."""
+
+    def __init__(self, burst: float, refill_s: float) -> None:
+        self.burst = burst
+        self.refill_s = refill_s
+        self.level = 0.0
+        self._at: float | None = None
+
+    def take(self, now: float) -> bool:
+        if self._at is not None:
+            self.level = max(0.0, self.level - (now - self._at) / self.refill_s)
+        self._at = now
+        if self.level + 1 > self.burst:
+            return False
+        self.level += 1
+        return True
+
+
 class InputGuard:
     """The flood budget for audio and the burst budget for malformed frames."""
 
@@ -51,6 +72,7 @@ class InputGuard:
         self._error_level = 0.0
         self._error_level_at: float | None = None
         self._last_flood_report = float("-inf")
+        self._replays = LeakyCount(config.max_replay_burst, config.replay_refill_s)
 
     def admit_audio(self, duration_s: float, now: float) -> bool:
         """Whether a frame of this duration may be processed (else it is dropped)."""
@@ -75,3 +97,7 @@ class InputGuard:
         self._error_level_at = now
         self._error_level += 1
         return self._error_level > self.max_error_burst
+
+    def replay(self, now: float) -> bool:
+        """A ``start`` or ``retry``: whether it may speak (else it is refused)."""
+        return self._replays.take(now)

@@ -48,6 +48,8 @@ CLOSE_UNUSABLE: Final = 4408
 """Sustained flooding or malformed input: the connection is dropped, the client may reconnect."""
 CLOSE_REPLACED: Final = 4409
 """Another connection took over this interview (one live socket per interview)."""
+CLOSE_TOO_MANY: Final = 4429
+"""Too many voice connections open: this visitor's, or the server's in all."""
 
 Mode = Literal["vad", "ptt"]
 VoiceState = Literal["listening", "hearing", "thinking", "speaking"]

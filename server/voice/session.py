@@ -314,6 +314,15 @@ class VoiceSession:
                 ErrorEvent(code="busy", message="the interview is already in progress")
             )
             return
+        if not self._guard.replay(now):
+            await self._emit(
+                ErrorEvent(
+                    code="too_many_requests",
+                    message="the question was just spoken; wait a few seconds and retry",
+                    retryable=True,
+                )
+            )
+            return
         if self._over:
             progress = await self._writer.call(self._conversation.progress())
             if progress is not None:

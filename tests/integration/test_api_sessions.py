@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
+from litestar.testing import AsyncTestClient
 
+from server.settings import Settings
+from tests.fakes import FakeChatModel
 from tests.helpers import Client, create_session, run_interview
 
 pytestmark = pytest.mark.db
@@ -259,3 +263,35 @@ async def test_openapi_schema_documents_the_api(client: Client) -> None:
     schema = (await client.get("/api/schema/openapi.json")).json()
     assert "/api/sessions/{session_id}/answers" in schema["paths"]
     assert "/api/sessions/{session_id}/feedback" in schema["paths"]
+
+
+async def test_new_interviews_are_capped_per_minute_and_in_all(
+    settings: Settings, fake_llm: FakeChatModel, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    from server.app import create_app
+
+    capped = dataclasses.replace(settings, new_sessions_per_minute=3, max_sessions_per_owner=4)
+    async with AsyncTestClient(app=create_app(capped, llm=fake_llm)) as visitor:
+        await visitor.get("/api/sessions")
+        for _ in range(3):
+            assert (await create_session(visitor, sample_cv, sample_jd)).status_code == 201
+        refused = await create_session(visitor, sample_cv, sample_jd)
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) > 0
+        assert "try again in" in refused.json()["error"]["message"]
+        assert len((await visitor.get("/api/sessions")).json()) == 3
+
+
+async def test_one_visitor_keeps_at_most_the_quota_of_interviews(
+    settings: Settings, fake_llm: FakeChatModel, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    from server.app import create_app
+
+    capped = dataclasses.replace(settings, max_sessions_per_owner=2)
+    async with AsyncTestClient(app=create_app(capped, llm=fake_llm)) as visitor:
+        await visitor.get("/api/sessions")
+        ids = [(await create_session(visitor, sample_cv, sample_jd)).json()["id"] for _ in "ab"]
+        refused = await create_session(visitor, sample_cv, sample_jd)
+        assert refused.status_code == 429 and "delete some" in refused.json()["error"]["message"]
+        assert (await visitor.delete(f"/api/sessions/{ids[0]}")).status_code == 204
+        assert (await create_session(visitor, sample_cv, sample_jd)).status_code == 201

@@ -300,3 +300,21 @@ async def test_a_second_connection_replaces_the_first(
     await second.until("audio_end")
     await second.close()
     await asyncio.sleep(0)
+
+
+async def test_voice_connections_are_capped_per_visitor(
+    settings: Settings, fake_llm: FakeChatModel, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    capped = dataclasses.replace(settings, max_voice_per_owner=1)
+    with _serve(capped, fake_llm, ToneSTT()) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            first, second = [await _session(http, sample_cv, sample_jd) for _ in "ab"]
+            client = await _open(url, http, first)
+            refused = await VoiceClient.open(url, second, http.cookies.get("viva_owner"))
+            with pytest.raises(ConnectionClosed) as closed:
+                await refused.until("hello", timeout_s=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+            await client.close()
+            await asyncio.sleep(0.2)  # the first has gone: the second may open now
+            again = await _open(url, http, second)
+            await again.close()

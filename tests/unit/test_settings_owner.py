@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,23 @@ def test_llm_draft() -> None:
 def test_llm_draft_only_for_the_embedded_quality_model(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError, match="VIVA_LLM_DRAFT"):
         Settings.from_env(env)
+
+
+def test_the_data_directory_the_key_and_the_database_are_private_from_creation(
+    tmp_path: Path,
+) -> None:
+    from server.database import engine_for_url
+
+    shared = tmp_path / "var"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)  # as `make models` leaves it under a common umask
+    settings = Settings(data_dir=shared)
+    old_umask = os.umask(0o022)  # whatever the process's umask, the files are private
+    try:
+        settings.ensure_secret_key()
+        engine_for_url(f"sqlite:///{shared / 'viva.sqlite3'}")
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o700
+    assert stat.S_IMODE((shared / "secret_key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((shared / "viva.sqlite3").stat().st_mode) == 0o600

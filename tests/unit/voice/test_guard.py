@@ -85,3 +85,12 @@ def test_flood_is_reported_at_most_once_a_second() -> None:
     assert guard.flood_report_due(101.0)
     assert not guard.flood_report_due(101.5)
     assert guard.flood_report_due(103.0)
+
+
+def test_start_and_retry_come_in_a_short_burst_then_one_per_refill() -> None:
+    guard = InputGuard(VoiceConfig(max_replay_burst=3, replay_refill_s=10.0))
+    assert [guard.replay(0.0) for _ in range(4)] == [True, True, True, False]
+    assert not guard.replay(5.0)  # half a refill
+    assert guard.replay(10.5)
+    assert not guard.replay(10.6)
+    assert [guard.replay(100.0) for _ in range(4)] == [True, True, True, False]

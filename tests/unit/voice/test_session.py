@@ -83,6 +83,24 @@ async def test_resume_while_an_answer_is_due_repeats_the_question_without_saving
     assert saved(h, "user") == ["alpha bravo"]
 
 
+async def test_start_again_and_again_speaks_only_within_its_budget(make_harness: Any) -> None:
+    """Each ``start`` or ``retry`` speaks the question again: a client looping on it gets a
+    few, then an error and no more speech synthesis until the budget refills."""
+    h = await make_harness()
+    h.conversation.question, h.conversation.awaiting = 1, "answer"
+    h.conversation.saved.append(SavedTurn("assistant", "Why Rust?", {}))
+    for _ in range(3):
+        await h.start()
+    assert len(h.of(InterviewerSentence)) == 3
+    h.clear()
+    await h.control('{"type":"retry"}')
+    assert [e.code for e in h.of(ErrorEvent)] == ["too_many_requests"]
+    assert not h.of(InterviewerSentence) and not h.audio_out
+    await h.wait(10.5)
+    await h.start()
+    assert [e.text for e in h.of(InterviewerSentence)] == ["Why Rust?"]
+
+
 async def test_start_on_a_finished_interview_says_so(make_harness: Any) -> None:
     h = await make_harness()
     h.conversation.question, h.conversation.awaiting = 3, "finished"

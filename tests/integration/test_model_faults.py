@@ -1,0 +1,134 @@
+"""A model that stalls, answers junk or is down fails the turn in seconds with a clear,
+retryable error, the answer kept; once the model is back, retry works. Against a real HTTP
+server on loopback that speaks just enough of the OpenAI API (``StubModel``)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from server.ai.llm import ChatMessage, OpenAIChatModel
+from server.errors import AIServiceError
+from server.settings import Settings
+from tests.helpers import create_session
+from tests.live import serve
+
+pytestmark = pytest.mark.db
+
+
+class StubModel:
+    """``/v1/chat/completions`` on loopback: ``mode`` is "ok" (a streamed reply), "stall"
+    (headers never come), "trickle" (one token, then nothing) or "junk" (not HTTP)."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> StubModel:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/v1"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        await reader.readexactly(length)
+        self.requests += 1
+        try:
+            if self.mode == "stall":
+                await asyncio.sleep(3600)
+            if self.mode == "junk":
+                writer.write(b"\x00\xffnot http at all\r\n\r\n")
+                return
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+            )
+            words = ["Which ", "project ", "are ", "you ", "proudest ", "of?"]
+            for i, word in enumerate(words):
+                chunk = {"choices": [{"index": 0, "delta": {"content": word}}]}
+                writer.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                await writer.drain()
+                if self.mode == "trickle" and i == 0:
+                    await asyncio.sleep(3600)
+            writer.write(b"data: [DONE]\n\n")
+        finally:
+            await writer.drain()
+            writer.close()
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[StubModel]:
+    async with StubModel() as model:
+        yield model
+
+
+@pytest.mark.parametrize("mode", ["stall", "trickle", "junk"])
+async def test_a_reply_from_a_broken_model_fails_within_its_timeout(
+    stub: StubModel, mode: str
+) -> None:
+    stub.mode = mode
+    model = OpenAIChatModel(base_url=stub.base_url, api_key="", model="m", reply_timeout_s=0.5)
+    started = time.perf_counter()
+    with pytest.raises(AIServiceError):
+        _ = [d async for d in model.stream_chat([ChatMessage("user", "hi")], max_tokens=20)]
+    assert time.perf_counter() - started < 2.0
+    assert stub.requests == 1  # asked once: a candidate is waiting
+
+
+async def test_a_stalled_model_fails_the_turn_the_answer_is_kept_and_retry_works(
+    stub: StubModel, settings: Settings, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    from server.app import create_app
+
+    app = create_app(
+        dataclasses.replace(
+            settings, llm_base_url=stub.base_url, llm_model="m", llm_reply_timeout_s=1.0
+        )
+    )
+    # Served on a thread of its own: the stub model answers on this test's event loop.
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            await _stalled_turn_then_retry(client, stub, sample_cv, sample_jd)
+
+
+async def _stalled_turn_then_retry(
+    client: httpx.AsyncClient, stub: StubModel, sample_cv: str, sample_jd: str
+) -> None:
+    await client.get("/api/sessions")
+    sid = (await create_session(client, sample_cv, sample_jd)).json()["id"]  # type: ignore[arg-type]
+    await client.post(f"/api/sessions/{sid}/next")  # the fixed opening: no model
+    stub.mode = "stall"
+    started = time.perf_counter()
+    response = await client.post(
+        f"/api/sessions/{sid}/answers", json={"text": "I led the move to Kafka."}
+    )
+    assert time.perf_counter() - started < 5.0
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["details"]["answer_saved"] is True and "retry" in error["message"]
+    stub.mode = "ok"
+    retried = await client.post(f"/api/sessions/{sid}/next")
+    assert retried.status_code in (200, 201), (retried.text, stub.requests)
+    assert retried.json()["reply"]["content"].endswith("Which project are you proudest of?")
+    roles = [m["role"] for m in (await client.get(f"/api/sessions/{sid}")).json()["messages"]]
+    assert roles == ["assistant", "user", "assistant"]
