@@ -27,6 +27,7 @@ from server.errors import AppError
 from server.feedback.notes import NOTES_CONVERSATION
 from server.owner import OwnerMiddleware, OwnerSigner
 from server.routes.api import SessionController
+from server.routes.my_data import MyDataController
 from server.routes.pages import PageController, static_files_router, template_config
 from server.routes.voice import VoiceConnections, voice_socket
 from server.services.quotas import SocketCaps
@@ -174,7 +175,13 @@ def create_app(
     settings = settings or Settings.from_env()
     signer = OwnerSigner(settings.ensure_secret_key())
     return Litestar(
-        route_handlers=[SessionController, PageController, voice_socket, static_files_router()],
+        route_handlers=[
+            SessionController,
+            MyDataController,
+            PageController,
+            voice_socket,
+            static_files_router(),
+        ],
         template_config=template_config(),
         dependencies={
             "services": Provide(_provide_services, sync_to_thread=False),

@@ -146,20 +146,10 @@ class PageController(Controller):
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> Response[bytes]:
-        context = await _report_context(services, owner_id, session_id)
-        if context["feedback"] is None:
+        rendered = await report_pdf(request, services, owner_id, session_id)
+        if rendered is None:
             raise NotFound("This interview has no feedback yet, so there is no PDF to download.")
-        # The same template as the page; static files are read from disk, not over HTTP.
-        static_base = STATIC_DIR.as_uri() + "/"
-        engine = request.app.template_engine
-        if engine is None:  # only if the app was built without template_config()
-            raise RuntimeError("The PDF needs the app's template engine.")
-        html = engine.get_template("report.html").render(
-            **context, page="report", static_url=static_base.rstrip("/"), for_pdf=True
-        )
-        pdf = await asyncio.to_thread(render_report_pdf, html, static_base)
-        session: SessionRecord = context["session"]
-        logger.info("session %s: report PDF rendered (%d bytes)", session.public_id, len(pdf))
+        session, pdf = rendered
         return Response(
             pdf,
             media_type="application/pdf",
@@ -168,6 +158,34 @@ class PageController(Controller):
                 "Cache-Control": "no-store",
             },
         )
+
+
+async def report_pdf(
+    request: Request[Any, Any, Any], services: Services, owner_id: str, session_id: str
+) -> tuple[SessionRecord, bytes] | None:
+    """The owner's report as a PDF (the page's template, ``for_pdf``); None without feedback."""
+    context = await _report_context(services, owner_id, session_id)
+    if context["feedback"] is None:
+        return None
+    # The same template as the page; static files are read from disk, not over HTTP.
+    static_base = STATIC_DIR.as_uri() + "/"
+    engine = request.app.template_engine
+    if engine is None:  # only if the app was built without template_config()
+        raise RuntimeError("The PDF needs the app's template engine.")
+    html = engine.get_template("report.html").render(
+        **context, page="report", static_url=static_base.rstrip("/"), for_pdf=True
+    )
+    pdf = await asyncio.to_thread(render_report_pdf, html, static_base)
+    session: SessionRecord = context["session"]
+    logger.info("session %s: report PDF rendered (%d bytes)", session.public_id, len(pdf))
+    return session, pdf
+
+
+def _pdf_filename(session: SessionRecord) -> str:
+    # ASCII letters and digits only: the header must not carry user text verbatim.
+    slug = "".join(c if c.isascii() and c.isalnum() else "-" for c in session.job_title.lower())
+    slug = "-".join(part for part in slug.split("-") if part)[:60] or "interview"
+    return f"viva-feedback-{slug}-{session.created_at:%Y-%m-%d}.pdf"
 
 
 def _page(template: str, page: str, **context: Any) -> Template:
@@ -197,10 +215,3 @@ async def _report_context(services: Services, owner_id: str, session_id: str) ->
         # Answers with a recording to play, by message id: their number ("Play answer 2").
         "answer_audio": {m.id: n for n, m in enumerate(answers, 1) if m.id in recorded},
     }
-
-
-def _pdf_filename(session: SessionRecord) -> str:
-    # ASCII letters and digits only: the header must not carry user text verbatim.
-    slug = "".join(c if c.isascii() and c.isalnum() else "-" for c in session.job_title.lower())
-    slug = "-".join(part for part in slug.split("-") if part)[:60] or "interview"
-    return f"viva-feedback-{slug}-{session.created_at:%Y-%m-%d}.pdf"

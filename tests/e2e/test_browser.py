@@ -341,3 +341,47 @@ def test_report_plays_a_recorded_answer_and_deletes_it_by_keyboard(page: Any) ->
     assert page.locator("audio").count() == 0
     assert page.request.get(f"{base}/messages/{message_id}/audio").status == 404
     _axe(page, "report after deleting the recordings")
+
+
+def test_download_and_delete_all_my_data_by_keyboard(page: Any, tmp_path: Path) -> None:
+    import zipfile
+
+    page.goto("/")
+    created = page.request.post(
+        "/api/sessions",
+        multipart={
+            "job_title": "Backend Engineer",
+            "company_name": "Fernway Health",
+            "job_description": (DATA / "sample_job_description.txt").read_text(),
+            "cv_text": (DATA / "sample_cv.txt").read_text(),
+            "question_count": "3",
+        },
+    )
+    assert created.ok
+    session_id = created.json()["id"]
+    page.goto("/")
+    _axe(page, "home with its data controls")
+
+    _tab_to(page, "#export-all")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    archive = tmp_path / download.value.suggested_filename
+    download.value.save_as(archive)
+    assert archive.name.startswith("viva-my-data-") and archive.suffix == ".zip"
+    names = zipfile.ZipFile(archive).namelist()
+    assert "README.txt" in names and any(session_id in n for n in names)
+
+    _tab_to(page, "#delete-all")
+    page.keyboard.press("Enter")
+    page.locator("dialog.confirm").wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    _axe(page, "delete-all dialog")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.locator("#home-status", has_text="All your data was deleted (1 interview)").wait_for()
+    assert page.locator(".session").count() == 0
+    assert page.locator("#empty-state").is_visible()
+    assert page.evaluate("document.activeElement.id") == "sessions-heading"
+    page.reload()  # a new visitor now: nothing is listed
+    assert page.locator(".session").count() == 0
+    assert page.request.get(f"/api/sessions/{session_id}").status == 404

@@ -1,4 +1,5 @@
-// Home: delete an interview after confirmation (DELETE /api/sessions/{id}).
+// Home: delete an interview after confirmation (DELETE /api/sessions/{id}), or all of my
+// data (DELETE /api/me).
 
 import { api, ApiError } from "./api.js";
 import { confirmDialog } from "./dialog.js";
@@ -44,3 +45,34 @@ if (list) {
     if (button) remove(button);
   });
 }
+
+async function removeAll() {
+  const confirmed = await confirmDialog({
+    title: "Delete all your data?",
+    body:
+      "Every interview will be deleted with its CV, job description, transcript, report and " +
+      "recordings, and Viva will forget you. This cannot be undone.",
+    confirmLabel: "Delete everything",
+    danger: true,
+  });
+  if (!confirmed) return;
+  status.textContent = "Deleting all your data…";
+  let result;
+  try {
+    result = await api("DELETE", "/api/me");
+  } catch (error) {
+    status.textContent =
+      error instanceof ApiError ? `Not deleted: ${error.message}` : "Not deleted: something went wrong.";
+    if (!(error instanceof ApiError)) throw error;
+    return;
+  }
+  if (list) list.remove();
+  const progress = document.getElementById("progress-heading");
+  if (progress) progress.closest("section").remove();
+  document.getElementById("empty-state").hidden = false;
+  const count = result ? result.deleted_sessions : 0;
+  status.textContent = `All your data was deleted (${count} interview${count === 1 ? "" : "s"}).`;
+  document.getElementById("sessions-heading").focus();
+}
+
+document.getElementById("delete-all").addEventListener("click", removeAll);
