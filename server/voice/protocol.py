@@ -138,17 +138,48 @@ class TypedAnswer(_ClientMessage, tag="typed_answer", kw_only=True, frozen=True)
     text: TypedText
 
 
+class RepeatQuestion(_ClientMessage, tag="repeat_question", kw_only=True, frozen=True):
+    """Say the interviewer's last message again (nothing is stored)."""
+
+
+class Wait(_ClientMessage, tag="wait", kw_only=True, frozen=True):
+    """ "Give me a moment": the interviewer says so and waits for the candidate, who then has
+    the longest pause limit for that answer."""
+
+
 class EndInterview(_ClientMessage, tag="end_interview", kw_only=True, frozen=True):
     pass
 
 
 ClientMessage = (
-    Start | Retry | PttDown | PttUp | Mute | Unmute | Settings | TypedAnswer | EndInterview
+    Start
+    | Retry
+    | PttDown
+    | PttUp
+    | Mute
+    | Unmute
+    | Settings
+    | TypedAnswer
+    | EndInterview
+    | RepeatQuestion
+    | Wait
 )
 
 CLIENT_MESSAGE_TYPES: Final[frozenset[str]] = frozenset(
     msgspec.inspect.type_info(cls).tag  # type: ignore[attr-defined]
-    for cls in (Start, Retry, PttDown, PttUp, Mute, Unmute, Settings, TypedAnswer, EndInterview)
+    for cls in (
+        Start,
+        Retry,
+        PttDown,
+        PttUp,
+        Mute,
+        Unmute,
+        Settings,
+        TypedAnswer,
+        EndInterview,
+        RepeatQuestion,
+        Wait,
+    )
 )
 
 
@@ -273,10 +304,20 @@ class AnswerRevised(_ServerEvent, tag="answer_revised", kw_only=True, frozen=Tru
 
 
 class TurnDiscarded(_ServerEvent, tag="turn_discarded", kw_only=True, frozen=True):
-    """A detected turn held no usable speech (noise, a cough): nothing was stored."""
+    """A detected turn held no usable speech (noise, a cough), or was a spoken command:
+    nothing was stored."""
 
     turn: int
-    reason: Literal["no_speech"]
+    reason: Literal["no_speech", "command"]
+
+
+class CommandHeard(_ServerEvent, tag="command", kw_only=True, frozen=True):
+    """A command was carried out: spoken as a whole utterance ("repeat the question") or sent
+    as a control message (a button, a shortcut)."""
+
+    name: Literal["repeat", "wait", "end"]
+    spoken: bool
+    text: str | None = None  # what was heard, for a spoken command
 
 
 class InterviewerSentence(_ServerEvent, tag="interviewer_sentence", kw_only=True, frozen=True):
@@ -345,6 +386,7 @@ ServerEvent = (
     | FinalTranscript
     | AnswerRevised
     | TurnDiscarded
+    | CommandHeard
     | InterviewerSentence
     | AudioStart
     | AudioEnd

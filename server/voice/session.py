@@ -26,6 +26,7 @@ from collections.abc import (
 from typing import Any, Literal
 
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
+from server.voice.commands import Command, spoken_command
 from server.voice.config import VoiceConfig
 from server.voice.conversation import (
     INTERNAL_ERROR,
@@ -43,6 +44,7 @@ from server.voice.protocol import (
     AnswerRevised,
     AudioFormat,
     ClientMessage,
+    CommandHeard,
     EndInterview,
     ErrorEvent,
     FinalTranscript,
@@ -55,6 +57,7 @@ from server.voice.protocol import (
     ProtocolError,
     PttDown,
     PttUp,
+    RepeatQuestion,
     Retry,
     Settings,
     SettingsChanged,
@@ -66,6 +69,7 @@ from server.voice.protocol import (
     TypedAnswer,
     Unmute,
     VoiceState,
+    Wait,
     decode_audio_frame,
     decode_client_message,
 )
@@ -90,6 +94,12 @@ from server.voice.vocabulary import Vocabulary
 __all__ = ["Stage", "VoiceSession"]
 
 logger = logging.getLogger(__name__)
+
+TAKE_YOUR_TIME = "Take your time. I'm listening."
+"""What the interviewer says to "give me a moment" (spoken, not stored). There is no timeout
+before the candidate speaks again; the answer that follows may pause ``PATIENT_SILENCE_MS``
+(or the candidate's own longer limit) before it ends."""
+PATIENT_SILENCE_MS = 3000
 
 Send = Callable[[Outbound], Awaitable[None]]
 Clock = Callable[[], float]
@@ -195,6 +205,8 @@ class VoiceSession:
             conversation, emit=self._emit, error_mapper=error_mapper, log=self._log
         )
         self._last_interviewer_text: str | None = None
+        self._patient_next = False  # "give me a moment": the next turn may pause longer
+        self._patient_turn: int | None = None
 
         self._tasks: set[asyncio.Task[Any]] = set()
         self._send_lock = asyncio.Lock()
@@ -305,6 +317,10 @@ class VoiceSession:
             await self._on_ptt_up(now)
         elif isinstance(message, EndInterview):
             await self._on_end_interview(now)
+        elif isinstance(message, RepeatQuestion):
+            await self._on_command("repeat", now)
+        elif isinstance(message, Wait):
+            await self._on_command("wait", now)
 
     # ------------------------------------------------------------------ control messages
 
@@ -424,6 +440,53 @@ class VoiceSession:
         if hearing is not None and not hearing.turn.ended and hearing.turn.mode == "ptt":
             await self._end_turn(hearing, now)
 
+    async def _on_command(self, command: Command, now: float, *, heard: str | None = None) -> None:
+        """A command, from a control message (a button, a shortcut) or spoken as a whole
+        utterance (``heard``)."""
+        if command == "end":
+            if not self._over:
+                await self._emit(CommandHeard(name="end", spoken=heard is not None, text=heard))
+            await self._on_end_interview(now)
+            return
+        if not await self._check_can_answer():
+            return
+        if self._reply is not None or (self._hearing is not None and heard is None):
+            await self._emit(
+                ErrorEvent(code="busy", message="wait until the interviewer has finished")
+            )
+            return
+        text = self._last_interviewer_text
+        if text is None:
+            progress = await self._writer.call(self._conversation.progress())
+            text = progress.last_interviewer_text if progress is not None else None
+        if command == "repeat" and not text:
+            await self._no_question()
+            return
+        if not self._guard.replay(now):
+            await self._emit(
+                ErrorEvent(
+                    code="too_many_requests",
+                    message="the question was just spoken; wait a few seconds and retry",
+                    retryable=True,
+                )
+            )
+            return
+        await self._emit(CommandHeard(name=command, spoken=heard is not None, text=heard))
+        if command == "wait":
+            self._patient_next = True
+            said, remember = TAKE_YOUR_TIME, False
+        else:
+            said, remember = text or "", True
+        reply = Reply(
+            kind=command,
+            turn_number=self._turn_counter,
+            reference="request",
+            marks={"request": now},
+        )
+        self._start_reply(
+            reply, self._interviewer_flow(reply, one_text(said), persist=False, remember=remember)
+        )
+
     async def _on_end_interview(self, now: float) -> None:
         if self._over:
             return
@@ -498,10 +561,11 @@ class VoiceSession:
 
     async def _advance_turn(self, hearing: TurnTranscriber, window: VadWindow, now: float) -> None:
         turn = hearing.turn
+        patient = turn.number == self._patient_turn  # after "give me a moment"
         for decision in self._detector.advance(
             turn,
             window,
-            silence_ms=self._silence_ms,
+            silence_ms=max(PATIENT_SILENCE_MS, self._silence_ms) if patient else self._silence_ms,
             transcriber_idle=hearing.idle,
             semantic=self._endpoint is not None,
         ):
@@ -528,6 +592,8 @@ class VoiceSession:
     async def _begin_turn(self, start_sample: int, now: float, *, mode: Mode) -> None:
         self._turn_counter += 1
         turn = self._detector.start_turn(self._turn_counter, start_sample, now, mode=mode)
+        if self._patient_next:
+            self._patient_next, self._patient_turn = False, turn.number
         self._hearing = TurnTranscriber(
             turn,
             stt=self._stt,
@@ -631,6 +697,16 @@ class VoiceSession:
             if self._reply is reply and self._hearing is None:
                 await self._set_state("listening")
             return
+        command = spoken_command(text)
+        if command is not None and not self._writer.answer_open:
+            # The whole utterance was "repeat the question" (or another command): not an answer.
+            self._log.info("turn %d was the spoken command %r", turn.number, command)
+            await self._emit(TurnDiscarded(turn=turn.number, reason="command"))
+            if self._reply is reply:
+                self._reply = None  # so the command finds the session free
+                await self._set_state("listening")
+            await self._on_command(command, self._clock(), heard=text)
+            return
         await self._submit_answer(
             reply,
             text,
@@ -728,8 +804,10 @@ class VoiceSession:
         await self._finish(progress)
 
     async def _interviewer_flow(
-        self, reply: Reply, deltas: AsyncIterator[str], *, persist: bool
+        self, reply: Reply, deltas: AsyncIterator[str], *, persist: bool, remember: bool = True
     ) -> None:
+        """Speak ``deltas``; ``persist``: store it as the interviewer's message; ``remember``:
+        it is what the candidate answers next (Whisper's context, what "repeat" says)."""
         reply.phase = "generating"
         reply.persist = persist
         self._message_counter += 1
@@ -786,7 +864,7 @@ class VoiceSession:
                 if progress.awaiting == "finished":
                     await self._finish(progress)
                     return
-        if text:
+        if text and remember:
             self._last_interviewer_text = text
         if self._reply is reply and self._hearing is None and not self._over:
             await self._set_state("listening")

@@ -341,3 +341,68 @@ def test_microphone_denied_falls_back_to_typing(voice_server: str) -> None:
         assert page.locator("#room-error").is_hidden()
         browser.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture(scope="module")
+def spoken_commands(engines: SpeechEngines) -> dict[str, str]:
+    """The commands said by Piper, as base64 WAVs (as ``spoken_answers``)."""
+
+    async def synthesize(text: str) -> bytes:
+        return b"".join([chunk.data async for chunk in engines.tts.synthesize(text)])
+
+    rate = engines.tts.sample_rate_hz
+    texts = {"repeat": "Could you repeat the question, please?", "end": "End the interview."}
+    return {
+        name: base64.b64encode(
+            _wav(asyncio.run(synthesize(text)), rate, lead_s=0.3, tail_s=1.5)
+        ).decode()
+        for name, text in texts.items()
+    }
+
+
+def test_voice_commands_by_speech_and_by_keyboard(
+    voice_server: str,
+    spoken_answers: list[str],
+    spoken_commands: dict[str, str],
+    silent_mic: Path,
+) -> None:
+    """Commands: "repeat the question" and "end the interview" said aloud (real Piper speech
+    through the real microphone path, Silero and Whisper), "give me a moment" by its shortcut."""
+    repeat, end = spoken_commands["repeat"], spoken_commands["end"]
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = _browser(
+            p, ["--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={silent_mic}"]
+        )
+        page = _page(browser, voice_server, errors)
+        page.context.grant_permissions(["microphone"])
+        page.add_init_script(SPEAK_INTO_MIC)
+        _create_session_with_cv_upload(page, questions=3)
+        page.locator("#transcript .msg-assistant", has_text=OPENING).wait_for()
+        _wait_state(page, "listening")
+        session_id = page.url.split("/sessions/")[1].split("/")[0]
+        assert page.locator("#repeat-button").get_attribute("aria-keyshortcuts") == "Alt+Shift+R"
+
+        scheduled = _stats(page)["chunksScheduled"]
+        page.evaluate("(wav) => window.__vivaSay(wav)", repeat)
+        page.locator("#transcript .msg-note", has_text="You said: repeat the question").wait_for()
+        _wait_state(page, "speaking")
+        _wait_state(page, "listening")
+        assert _stats(page)["chunksScheduled"] > scheduled  # the question was spoken again
+        assert page.locator("#transcript .msg-user").count() == 0
+
+        page.keyboard.press("Alt+Shift+W")
+        page.locator("#transcript .msg-note", has_text="You asked: give me a moment").wait_for()
+        _wait_state(page, "listening")
+        _axe(page, "voice room after a command")
+
+        page.evaluate("(wav) => window.__vivaSay(wav)", spoken_answers[0])
+        page.locator("#progress-label", has_text="Question 2 of 3").wait_for()
+        _wait_state(page, "listening")
+        page.evaluate("(wav) => window.__vivaSay(wav)", end)
+        page.wait_for_url("**/report")
+        messages = page.request.get(f"/api/sessions/{session_id}").json()["messages"]
+        browser.close()
+    answers = [m["content"] for m in messages if m["role"] == "user"]
+    assert len(answers) == 1 and "billing" in answers[0].lower()  # commands are never answers
+    assert not errors, errors

@@ -36,6 +36,16 @@ WORDS = (
     "india",
     "juliet",
     "and",  # a word no sentence ends on (the semantic end of turn's words check)
+    # Spoken commands ("repeat the question", "give me a moment", "end the interview").
+    "repeat",
+    "the",
+    "question",
+    "give",
+    "me",
+    "a",
+    "moment",
+    "end",
+    "interview",
 )
 BLOCK = 320  # 20 ms at 16 kHz
 

@@ -10,6 +10,7 @@ from server.voice.protocol import (
     CLOSE_UNUSABLE,
     AudioEnd,
     AudioStart,
+    CommandHeard,
     ErrorEvent,
     FinalTranscript,
     FlushPlayback,
@@ -965,3 +966,86 @@ async def test_interrupting_a_question_keeps_what_was_heard_of_it(make_harness: 
         "charlie delta",
     ]
     assert h.conversation.saved[2].meta["interrupted"] is True
+
+
+# --------------------------------------------------------------------------- commands
+
+FIRST_QUESTION = "Tell me about yourself. What drew you to this role?"
+
+
+async def test_a_spoken_repeat_the_question_says_it_again_and_stores_nothing(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await answer(h, "repeat the question")
+    await h.play_out()
+    assert [(e.turn, e.reason) for e in h.of(TurnDiscarded)] == [(1, "command")]
+    (heard,) = h.of(CommandHeard)
+    assert (heard.name, heard.spoken, heard.text) == ("repeat", True, "repeat the question")
+    assert " ".join(e.text for e in h.of(InterviewerSentence)) == FIRST_QUESTION
+    assert not h.of(FinalTranscript)
+    assert saved(h) == [FIRST_QUESTION]  # nothing new stored
+    await answer(h)  # the answer that follows answers the first question
+    assert saved(h, "user") == [ANSWER]
+
+
+async def test_the_repeat_button_says_the_question_again(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await h.control('{"type":"repeat_question"}')
+    await h.play_out()
+    (heard,) = h.of(CommandHeard)
+    assert (heard.name, heard.spoken) == ("repeat", False)
+    assert " ".join(e.text for e in h.of(InterviewerSentence)) == FIRST_QUESTION
+    assert saved(h) == [FIRST_QUESTION]
+
+
+async def test_give_me_a_moment_waits_for_the_candidate_and_a_longer_pause(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await answer(h, "give me a moment")
+    await h.play_out()
+    assert [e.name for e in h.of(CommandHeard)] == ["wait"]
+    assert " ".join(e.text for e in h.of(InterviewerSentence)) == "Take your time. I'm listening."
+    assert saved(h) == [FIRST_QUESTION]
+    # The answer after it may pause for 2.5 s (the limit is otherwise 700 ms): one answer.
+    await h.feed(speech("alpha bravo"))
+    await h.quiet(2500)
+    assert h.session.state == "hearing"
+    await answer(h, "charlie delta", quiet_ms=3500)
+    assert saved(h, "user") == ["alpha bravo charlie delta"]
+    # "Take your time" was not the question: repeating says the question.
+    h.clear()
+    await h.wait(30)  # the reply plays out; the budget for repeats refills
+    await h.control('{"type":"repeat_question"}')
+    await h.play_out()
+    assert "Describe a hard bug you fixed." in " ".join(e.text for e in h.of(InterviewerSentence))
+
+
+async def test_a_spoken_end_the_interview_ends_it(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await answer(h, "end the interview")
+    for _ in range(50):
+        if h.of(InterviewFinished):
+            break
+        await h.quiet(200)
+    assert [e.name for e in h.of(CommandHeard)] == ["end"]
+    assert h.of(InterviewFinished)
+    assert saved(h, "user") == []
+
+
+async def test_a_command_inside_an_answer_is_the_answer(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await answer(h, "alpha repeat the question bravo")
+    assert not h.of(CommandHeard)
+    assert saved(h, "user") == ["alpha repeat the question bravo"]

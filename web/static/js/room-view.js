@@ -150,6 +150,14 @@ export class RoomView {
     if (who && number) who.textContent = `Interviewer · Question ${number}`;
   }
 
+  // A line in the transcript for what was asked of the interviewer ("You asked: repeat the
+  // question"): the log is announced, so a screen reader hears that the command was understood.
+  addNote(text) {
+    const item = el("p", "msg-note", text);
+    this.transcript.append(item);
+    item.scrollIntoView?.({ block: "nearest" });
+  }
+
   markInterrupted() {
     this.lastInterviewerItem?.classList.add("is-interrupted");
   }

@@ -223,6 +223,19 @@ endButton.addEventListener("click", () => {
   if (!busy) endInterview();
 });
 
+// The spoken commands as buttons and shortcuts (Alt+Shift: never a character typed in an answer).
+// By physical key (event.code): with Alt, the character a key gives varies by layout and OS.
+const COMMANDS = { KeyR: () => voice?.repeatQuestion(), KeyW: () => voice?.pleaseWait() };
+document.getElementById("repeat-button").addEventListener("click", COMMANDS.KeyR);
+document.getElementById("wait-button").addEventListener("click", COMMANDS.KeyW);
+document.addEventListener("keydown", (event) => {
+  const command = event.altKey && event.shiftKey && !event.ctrlKey && COMMANDS[event.code];
+  if (command && !document.getElementById("voice-panel").hidden) {
+    event.preventDefault();
+    command();
+  }
+});
+
 // ---- The typed-only path (no voice on this server) -----------------------------------------
 
 function startTyped() {
@@ -313,6 +326,13 @@ const voiceEvents = {
   },
   discarded() {
     view.setLiveCaption("");
+  },
+  command({ name, spoken }) {
+    view.setLiveCaption("");
+    const how = spoken ? "You said" : "You asked";
+    const what = { repeat: "repeat the question", wait: "give me a moment", end: "end the interview" };
+    view.addNote(`${how}: ${what[name] || name}.`);
+    if (name === "end") endRequested = true; // interview_finished opens the report
   },
   error(event) {
     if (event.code === "interview_finished") {

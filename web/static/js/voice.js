@@ -240,6 +240,9 @@ export class VoiceChannel {
       case "turn_discarded":
         this.events.discarded?.(event.turn);
         break;
+      case "command":
+        this.events.command?.(event);
+        break;
       case "error":
         if (event.code === "busy") break; // a start/retry raced a turn in progress: harmless
         this.events.error?.(event);
@@ -483,6 +486,14 @@ export class VoiceChannel {
 
   endInterview() {
     return this.isOpen && this.send({ type: "end_interview" });
+  }
+
+  repeatQuestion() {
+    return this.isOpen && this.send({ type: "repeat_question" });
+  }
+
+  pleaseWait() {
+    return this.isOpen && this.send({ type: "wait" });
   }
 
   close() {

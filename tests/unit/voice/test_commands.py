@@ -1,0 +1,42 @@
+"""Spoken commands are recognised only when they are the whole utterance."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.voice.commands import spoken_command
+
+
+@pytest.mark.parametrize(
+    ("said", "command"),
+    [
+        ("Repeat the question.", "repeat"),
+        ("Um, could you repeat the question, please?", "repeat"),
+        ("Can you say that again?", "repeat"),
+        ("Sorry, what was the question?", "repeat"),
+        ("Give me a moment.", "wait"),
+        ("Let me think.", "wait"),
+        ("Hold on.", "wait"),
+        ("End the interview.", "end"),
+        ("Okay, I want to end the interview now.", "end"),
+        ("And the interview.", "end"),  # how Whisper hears a lone "End the interview."
+    ],
+)
+def test_a_whole_utterance_command_is_recognised(said: str, command: str) -> None:
+    assert spoken_command(said) == command
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I would repeat the question back to the customer to check I understood it.",
+        "We had to skip this question in the survey because nobody answered it.",
+        "Give me a moment to explain how the outbox worked.",
+        "The hardest part was deciding when to end the interview process for a candidate.",
+        "Wait times dropped from four minutes to ten seconds.",
+        "I passed the exam.",
+        "",
+    ],
+)
+def test_a_command_inside_an_answer_is_an_answer(said: str) -> None:
+    assert spoken_command(said) is None
