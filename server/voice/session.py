@@ -5,7 +5,9 @@
 - ``transcriber.TurnTranscriber``: commit and partial jobs, live captions, the final text;
   ``transcriber.Prefiller`` lets the model read the answer while it is spoken.
 - ``speaker.ReplySpeaker``: the LLM stream → sentences → Piper → paced audio, what was heard.
-- ``guard.InputGuard`` (pure): the flood and protocol-error budgets.
+- ``guard.InputGuard`` (pure): the flood, protocol-error and replay budgets.
+- ``controls.Controls``: what each control message does (start, settings, a typed answer,
+  push-to-talk, a command, ending), on this session's state.
 
 The session owns the conversation flows (answer → store → reply → store), barge-in and
 resumption, and one explicit lifecycle ``Stage``. It consumes client frames and emits
@@ -18,16 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-)
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
-from server.voice.commands import Command, spoken_command
+from server.voice.commands import spoken_command
 from server.voice.config import VoiceConfig
+from server.voice.controls import PATIENT_SILENCE_MS, Controls
 from server.voice.conversation import (
     INTERNAL_ERROR,
     Conversation,
@@ -44,7 +43,6 @@ from server.voice.protocol import (
     AnswerRevised,
     AudioFormat,
     ClientMessage,
-    CommandHeard,
     EndInterview,
     ErrorEvent,
     FinalTranscript,
@@ -94,12 +92,6 @@ from server.voice.vocabulary import Vocabulary
 __all__ = ["Stage", "VoiceSession"]
 
 logger = logging.getLogger(__name__)
-
-TAKE_YOUR_TIME = "Take your time. I'm listening."
-"""What the interviewer says to "give me a moment" (spoken, not stored). There is no timeout
-before the candidate speaks again; the answer that follows may pause ``PATIENT_SILENCE_MS``
-(or the candidate's own longer limit) before it ends."""
-PATIENT_SILENCE_MS = 3000
 
 Send = Callable[[Outbound], Awaitable[None]]
 Clock = Callable[[], float]
@@ -214,6 +206,7 @@ class VoiceSession:
         self.close_code: int | None = None
         self.close_reason = ""
         self.closed = asyncio.Event()
+        self._controls = Controls(self)
 
     @property
     def _turn(self) -> Turn | None:
@@ -303,225 +296,26 @@ class VoiceSession:
         now = self._clock()
         self._log.debug("control %s", type(message).__name__)
         if isinstance(message, Start | Retry):
-            await self._on_start(now)
+            await self._controls.start(now)
         elif isinstance(message, Settings):
-            await self._on_settings(message)
+            await self._controls.settings(message)
         elif isinstance(message, Mute | Unmute):
             self._muted = isinstance(message, Mute)
             await self._emit(SettingsChanged(settings=self._settings_state()))
         elif isinstance(message, TypedAnswer):
-            await self._on_typed_answer(message.text.strip(), now)
+            await self._controls.typed_answer(message.text.strip(), now)
         elif isinstance(message, PttDown):
-            await self._on_ptt_down(now)
+            await self._controls.ptt_down(now)
         elif isinstance(message, PttUp):
-            await self._on_ptt_up(now)
+            await self._controls.ptt_up(now)
         elif isinstance(message, EndInterview):
-            await self._on_end_interview(now)
+            await self._controls.end_interview(now)
         elif isinstance(message, RepeatQuestion):
-            await self._on_command("repeat", now)
+            await self._controls.command("repeat", now)
         elif isinstance(message, Wait):
-            await self._on_command("wait", now)
+            await self._controls.command("wait", now)
 
     # ------------------------------------------------------------------ control messages
-
-    async def _on_start(self, now: float) -> None:
-        if self._hearing is not None or self._reply is not None:
-            await self._emit(
-                ErrorEvent(code="busy", message="the interview is already in progress")
-            )
-            return
-        if not self._guard.replay(now):
-            await self._emit(
-                ErrorEvent(
-                    code="too_many_requests",
-                    message="the question was just spoken; wait a few seconds and retry",
-                    retryable=True,
-                )
-            )
-            return
-        if self._over:
-            progress = await self._writer.call(self._conversation.progress())
-            if progress is not None:
-                await self._emit(
-                    InterviewFinished(question=progress.question, total=progress.total)
-                )
-            return
-        self._stage = Stage.LIVE
-        reply = Reply(
-            kind="resume",
-            turn_number=self._turn_counter,
-            reference="request",
-            marks={"request": now},
-        )
-        self._start_reply(reply, self._resume_flow(reply))
-
-    async def _on_settings(self, message: Settings) -> None:
-        self._settings = self._settings.with_settings(message)
-        # A turn keeps the mode it began with; the new one applies from the next turn.
-        await self._emit(SettingsChanged(settings=self._settings_state()))
-
-    async def _on_typed_answer(self, text: str, now: float) -> None:
-        if not await self._check_can_answer():
-            return
-        reply = self._reply
-        if reply is not None:
-            if (
-                reply.phase == "generating"
-                and not reply.audio_started
-                and not self._writer.answer_open
-            ):
-                await self._emit(
-                    ErrorEvent(code="busy", message="wait for the interviewer's question")
-                )
-                return
-            await self._interrupt_for_candidate(reply, now)
-        elif self._hearing is None and not self._writer.can_answer():
-            await self._no_question()
-            return
-        if self._hearing is not None:
-            self._discard_turn(self._hearing)
-        self._turn_counter += 1
-        typed = Reply(
-            kind="typed",
-            turn_number=self._turn_counter,
-            reference="answer_received",
-            marks={"answer_received": now},
-            phase="saving",
-        )
-        self._start_reply(typed, self._submit_answer(typed, text, source="typed", audio_ms=None))
-
-    async def _on_ptt_down(self, now: float) -> None:
-        if not await self._check_can_answer():
-            return
-        if self._ptt_held:
-            return
-        self._ptt_held = True
-        turn = self._turn
-        if turn is not None and not turn.ended:
-            turn.mode = "ptt"  # already hearing: the key now decides when the turn ends
-            return
-        start = self._detector.key_onset()
-        reply = self._reply
-        if reply is not None:
-            if reply.phase == "finalizing" and reply.transcriber is not None:
-                await self._resume_turn(reply, mode="ptt")
-                return
-            if (
-                reply.phase == "generating"
-                and not reply.audio_started
-                and not self._writer.answer_open
-            ):
-                self._ptt_held = False
-                await self._emit(
-                    ErrorEvent(code="busy", message="wait for the interviewer's question")
-                )
-                return
-            await self._interrupt_for_candidate(reply, now)
-        elif not self._writer.can_answer():
-            self._ptt_held = False
-            await self._no_question()
-            return
-        await self._begin_turn(start, now, mode="ptt")
-
-    async def _no_question(self) -> None:
-        await self._emit(
-            ErrorEvent(
-                code="no_question",
-                message='there is no question to answer yet; send "retry" to get one',
-                retryable=True,
-            )
-        )
-
-    async def _on_ptt_up(self, now: float) -> None:
-        if not self._ptt_held:
-            return
-        self._ptt_held = False
-        hearing = self._hearing
-        if hearing is not None and not hearing.turn.ended and hearing.turn.mode == "ptt":
-            await self._end_turn(hearing, now)
-
-    async def _on_command(self, command: Command, now: float, *, heard: str | None = None) -> None:
-        """A command, from a control message (a button, a shortcut) or spoken as a whole
-        utterance (``heard``)."""
-        if command == "end":
-            if not self._over:
-                await self._emit(CommandHeard(name="end", spoken=heard is not None, text=heard))
-            await self._on_end_interview(now)
-            return
-        if not await self._check_can_answer():
-            return
-        if self._reply is not None or (self._hearing is not None and heard is None):
-            await self._emit(
-                ErrorEvent(code="busy", message="wait until the interviewer has finished")
-            )
-            return
-        text = self._last_interviewer_text
-        if text is None:
-            progress = await self._writer.call(self._conversation.progress())
-            text = progress.last_interviewer_text if progress is not None else None
-        if command == "repeat" and not text:
-            await self._no_question()
-            return
-        if not self._guard.replay(now):
-            await self._emit(
-                ErrorEvent(
-                    code="too_many_requests",
-                    message="the question was just spoken; wait a few seconds and retry",
-                    retryable=True,
-                )
-            )
-            return
-        await self._emit(CommandHeard(name=command, spoken=heard is not None, text=heard))
-        if command == "wait":
-            self._patient_next = True
-            said, remember = TAKE_YOUR_TIME, False
-        else:
-            said, remember = text or "", True
-        reply = Reply(
-            kind=command,
-            turn_number=self._turn_counter,
-            reference="request",
-            marks={"request": now},
-        )
-        self._start_reply(
-            reply, self._interviewer_flow(reply, one_text(said), persist=False, remember=remember)
-        )
-
-    async def _on_end_interview(self, now: float) -> None:
-        if self._over:
-            return
-        reply = self._reply
-        if reply is not None:
-            await self._interrupt_for_candidate(reply, now)
-        if self._hearing is not None:
-            self._discard_turn(self._hearing)
-        self._stage_before_end = self._stage
-        self._stage = Stage.ENDING  # from here on, audio is ignored
-        closing = Reply(
-            kind="closing",
-            turn_number=self._turn_counter,
-            reference="request",
-            marks={"request": now},
-        )
-        self._start_reply(closing, self._end_flow(closing))
-
-    def _ending_failed(self) -> None:
-        """Nothing ended: the candidate may carry on, or try again."""
-        if self._stage is Stage.ENDING:
-            self._stage = self._stage_before_end
-
-    async def _check_can_answer(self) -> bool:
-        if self._stage is Stage.WAITING:
-            await self._emit(ErrorEvent(code="not_started", message='send "start" first'))
-            return False
-        if self._over:
-            await self._emit(
-                ErrorEvent(code="interview_finished", message="the interview has finished")
-            )
-            return False
-        return True
-
-    # ------------------------------------------------------------------ audio path
 
     async def _process_audio(self, frame: Pcm16, now: float) -> None:
         for window in self._detector.push(frame, self._turn):
@@ -705,7 +499,7 @@ class VoiceSession:
             if self._reply is reply:
                 self._reply = None  # so the command finds the session free
                 await self._set_state("listening")
-            await self._on_command(command, self._clock(), heard=text)
+            await self._controls.command(command, self._clock(), heard=text)
             return
         await self._submit_answer(
             reply,
@@ -790,7 +584,7 @@ class VoiceSession:
                 self._conversation.end_interview(), self._failure_hook(reply)
             )
         if progress is None:
-            self._ending_failed()
+            self._controls.ending_failed()
             await self._set_state("listening")
             return
         await self._writer.note(progress)
@@ -850,12 +644,8 @@ class VoiceSession:
         reply.phase = "saving_reply"
         if persist:
             if not text:
-                await self._emit(
-                    ErrorEvent(
-                        code="empty_reply",
-                        message="the interviewer had nothing to say; retry",
-                        retryable=True,
-                    )
+                await self._error(
+                    "empty_reply", "the interviewer had nothing to say; retry", retryable=True
                 )
             else:
                 progress = await self._save_interviewer(reply, text, interrupted=False)
@@ -931,11 +721,11 @@ class VoiceSession:
         if reply.playing:
             reply.flushed = True
             await self._emit(FlushPlayback(message=reply.message))
-        await self._emit(ErrorEvent(code=info.code, message=info.message, retryable=info.retryable))
+        await self._error(info.code, info.message, retryable=info.retryable)
         if reply.transcriber is not None:
             self._discard_turn(reply.transcriber)
         if reply.kind == "closing":
-            self._ending_failed()
+            self._controls.ending_failed()
         if self._reply is reply and self._hearing is None:
             await self._set_state("listening")
 
@@ -1016,18 +806,15 @@ class VoiceSession:
     async def _protocol_error(self, err: ProtocolError, now: float) -> None:
         self._log.info("protocol error %s: %s", err.code, err.message)
         over_budget = self._guard.protocol_error(now)
-        await self._emit(ErrorEvent(code=err.code, message=err.message))
+        await self._error(err.code, err.message)
         if over_budget:
             self._close(CLOSE_UNUSABLE, "too many malformed frames")
 
     async def _flooded(self, now: float) -> None:
         if self._guard.flood_report_due(now):
             self._log.warning("audio arrives faster than real time: frames dropped")
-            await self._emit(
-                ErrorEvent(
-                    code="audio_flood",
-                    message="audio is arriving faster than real time; frames dropped",
-                )
+            await self._error(
+                "audio_flood", "audio is arriving faster than real time; frames dropped"
             )
         if self._guard.flooding:
             self._close(CLOSE_UNUSABLE, "audio flood")
@@ -1057,6 +844,9 @@ class VoiceSession:
             # Flows report their own errors; reaching here is a bug: make the socket go away.
             self._log.error("background task %s crashed", task.get_name(), exc_info=err)
             self._close(CLOSE_INTERNAL_ERROR, "internal error")
+
+    async def _error(self, code: str, message: str, *, retryable: bool = False) -> None:
+        await self._emit(ErrorEvent(code=code, message=message, retryable=retryable))
 
     async def _set_state(self, state: VoiceState) -> None:
         if state != self._state:
