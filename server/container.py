@@ -61,6 +61,7 @@ def build_services(settings: Settings, llm: ChatModel) -> Services:
             after_reply=notes.schedule if settings.notes_during_interview else None,
             activity=activity,
             first_words_in_turn=settings.llm_first_words_in_turn,
+            first_words_wait_s=settings.llm_reply_timeout_s,
             acknowledge_answers=settings.acknowledge_answers,
         ),
         feedback=feedback,

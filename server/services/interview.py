@@ -138,10 +138,12 @@ class InterviewEngine:
         after_reply: AfterReply | None = None,
         activity: InterviewActivity | None = None,
         first_words_in_turn: bool = False,
+        first_words_wait_s: float = 60.0,
         acknowledge_answers: bool = False,
     ) -> None:
         """``first_words_in_turn``: replies get the model one at a time until their first
-        spoken unit (``stream_reply``); for a model on a few local cores.
+        spoken unit (``stream_reply``); for a model on a few local cores. A reply waits at
+        most ``first_words_wait_s`` for its turn.
         ``acknowledge_answers``: a reply to an answer starts with an acknowledgement composed
         from it (``acknowledgement.py``), and the model goes on from there."""
         self.llm = llm
@@ -156,6 +158,7 @@ class InterviewEngine:
         self._reading: dict[str, asyncio.Task[None]] = {}
         # Replies are computed one at a time until their first spoken unit (``stream_reply``).
         self._first_words = asyncio.Lock() if first_words_in_turn else None
+        self._turn_wait_s = first_words_wait_s
         self._acknowledge = acknowledge_answers
         self._terms: dict[str, tuple[str, ...]] = {}  # the interview's vocabulary, by session
 
@@ -245,7 +248,14 @@ class InterviewEngine:
         # half speed; the rest of each reply is computed alongside while the first is spoken.
         turn = self._first_words
         if turn is not None:
-            await turn.acquire()
+            try:
+                # Bounded like the reply itself: behind a stalled model, fail in seconds too.
+                await asyncio.wait_for(turn.acquire(), self._turn_wait_s)
+            except TimeoutError:
+                raise AIServiceError(
+                    "The interviewer's model is busy with another interview; your answer is "
+                    "kept: retry."
+                ) from None
         first_unit = SentenceSplitter()
         try:
             with self.activity.using(session.public_id):

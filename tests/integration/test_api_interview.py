@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import time
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from server.errors import AIOutputError, AIServiceError
 from server.feedback.notes import NOTES_CONVERSATION
 from server.feedback.questions import asked
 from server.services.prompts import PLAIN_QUESTIONS
+from server.services.sessions import NewSession
 from server.settings import Settings
 from tests.fakes import FakeChatModel, cited_note
 from tests.helpers import Client, create_session, interview_records, run_interview
@@ -519,6 +521,44 @@ async def test_replies_take_turns_until_their_first_words(
     assert [text.strip() for text in await asyncio.gather(*replies)] == [
         f"That was brief. {reply}"
     ] * 2
+
+
+async def test_a_reply_behind_a_stalled_model_fails_in_its_time_with_the_answer_kept(
+    settings: Settings, fake_llm: FakeChatModel, db: None, sample_cv: str, sample_jd: str
+) -> None:
+    """The first-words turn is bounded like the reply: behind a reply whose model stalls, the
+    next interview's reply fails with a retryable error instead of waiting for minutes."""
+    from server.container import build_services
+
+    services = build_services(dataclasses.replace(settings, llm_reply_timeout_s=0.3), fake_llm)
+    engine = services.interview
+    sessions = []
+    for _ in range(2):
+        session = await services.sessions.create(
+            "owner", NewSession("Engineer", "Fernway", sample_jd, 3, cv_text=sample_cv)
+        )
+        _ = [d async for d in engine.stream_reply(session)]  # the fixed opening
+        await engine.save_reply(session, "Which project?")
+        await engine.submit_answer(session, "I did.", max_chars=1000)
+        sessions.append(session)
+    fake_llm.stream_hold_at = 2  # the first reply's model stalls before its first unit
+    stalled = asyncio.create_task(
+        asyncio.wait_for(_drain(engine.stream_reply(sessions[0])), timeout=5)
+    )
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    with pytest.raises(AIServiceError, match="busy with another interview"):
+        # (Without the bound this would wait until the test's own 3 s timeout.)
+        await asyncio.wait_for(_drain(engine.stream_reply(sessions[1])), timeout=3)
+    assert 0.25 < time.perf_counter() - started < 2.0
+    assert [m.role for m in await services.sessions.messages_of(sessions[1])][-1] == "user"
+    stalled.cancel()
+    fake_llm.stream_hold_at = None
+    await asyncio.gather(stalled, return_exceptions=True)
+
+
+async def _drain(stream: Any) -> str:
+    return "".join([delta async for delta in stream])
 
 
 async def test_a_note_for_an_answer_the_candidate_went_on_with_is_written_again(
