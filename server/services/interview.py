@@ -25,12 +25,13 @@ from server.services.activity import InterviewActivity
 from server.services.prompts import (
     ANSWER_LABEL,
     NOTE_PREFIX,
+    PLAIN_QUESTIONS,
     interview_messages,
     opening_message,
     plain_question,
     welcome,
 )
-from server.services.reply_guard import ACKNOWLEDGEMENT, ReplyPlan, guard_reply
+from server.services.reply_guard import ACKNOWLEDGEMENT, ReplyPlan, asks_again, guard_reply
 from server.services.vocabulary import interview_vocabulary
 from server.voice.sentences import SentenceSplitter
 
@@ -415,13 +416,31 @@ def reply_plan(
     answer = history[-1].content if history and history[-1].role == "user" else None
     note = prompt[-1].content.split(ANSWER_LABEL, 1)[0]
     greeting = ACKNOWLEDGEMENT if answer is not None else welcome(session)
+    earlier = tuple(q for m in history if m.role == "assistant" for q in _questions_in(m.content))
     return ReplyPlan(
         answer=answer,
         documents=(session.cv_text, session.job_description_text, note),
-        question=None if closing else plain_question(session, asked + 1),
+        question=None if closing else _unasked_plain_question(session, asked + 1, earlier),
         greeting=greeting,
         said=said,
+        asked=earlier,
     )
+
+
+def _questions_in(message: str) -> list[str]:
+    """The sentences of an interviewer message that ask something."""
+    return [s for s in re.split(r"(?<=[.!?])\s+", message) if s.rstrip().endswith("?")]
+
+
+def _unasked_plain_question(session: SessionRecord, number: int, asked: Sequence[str]) -> str:
+    """Question ``number``'s plain question, or, when it was asked already (longer interviews
+    go round the topics again), the next plain question not asked yet."""
+    planned = plain_question(session, number)
+    others = [
+        template.format(role=session.job_title, company=session.company_name)
+        for template in PLAIN_QUESTIONS[number % len(PLAIN_QUESTIONS) :] + PLAIN_QUESTIONS
+    ]
+    return next((q for q in [planned, *others] if not asks_again(q, asked)), planned)
 
 
 def _not_now(what: str, state: InterviewState) -> str:

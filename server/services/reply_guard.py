@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,59 @@ def _without_praise(sentence: str) -> str:
     return rest[0].upper() + rest[1:]
 
 
+# Words every question is made of: two questions sharing them are not the same question.
+_QUESTION_FRAME = frozenset(
+    [
+        "what",
+        "which",
+        "when",
+        "where",
+        "would",
+        "could",
+        "should",
+        "about",
+        "tell",
+        "more",
+        "your",
+        "with",
+        "that",
+        "this",
+        "there",
+        "have",
+        "they",
+        "them",
+        "then",
+        "from",
+        "into",
+        "than",
+        "also",
+        "just",
+        "like",
+        "describe",
+        "explain",
+        "walk",
+        "through",
+        "give",
+        "example",
+        "time",
+        "specific",
+        "situation",
+        "think",
+        "approach",
+        "handle",
+        "made",
+        "make",
+        "role",
+        "team",
+        "work",
+        "worked",
+        "project",
+    ]
+)
+REPEAT_MIN_CONTENT_WORDS = 4
+REPEAT_SHARE = 0.75
+
+
 HOLD = "hold"
 # A clause shorter than this is held until the sentence goes on or ends: too short to judge,
 # and the speech stage waits for as many words anyway (``SentenceSplitter.first_clause_min_words``).
@@ -108,6 +161,7 @@ class ReplyPlan:
     question: str | None  # the plain question to ask (None: the closing line)
     greeting: str  # the plain first sentence: a welcome (opening) or an acknowledgement
     said: str = ""  # already said before the model's text: the answer's acknowledgement
+    asked: tuple[str, ...] = ()  # the questions asked so far in this interview: never again
 
     def fallback(self, *, spoken: str) -> str:
         """What to add after ``spoken`` (possibly nothing said yet) to finish the turn."""
@@ -119,11 +173,29 @@ class ReplyPlan:
         return self.question if spoken.strip() else f"{self.greeting} {self.question}"
 
 
+def content_words(text: str) -> set[str]:
+    """The words of ``text`` that carry its meaning (not "how", "the", "you", "tell")."""
+    return {w for w in _words(text) if len(w) > 3 and w not in _QUESTION_FRAME}
+
+
+def asks_again(sentence: str, asked: Sequence[str]) -> bool:
+    """Whether ``sentence`` (or its beginning) is a question already asked: most of its content
+    words come from one earlier question, and enough of them to tell."""
+    mine = content_words(sentence)
+    if len(mine) < REPEAT_MIN_CONTENT_WORDS:
+        return False
+    return any(
+        len(mine & theirs) >= REPEAT_SHARE * len(mine)
+        for theirs in (content_words(q) for q in asked)
+    )
+
+
 class Guard:
     def __init__(self, plan: ReplyPlan) -> None:
         self._answer = _ngrams(_words(plan.answer or ""), ECHO_RUN)
         self._answer_long = _ngrams(_words(plan.answer or ""), ECHO_LONG_RUN)
         self._documents = set().union(*(_ngrams(_words(d), DOCUMENT_RUN) for d in plan.documents))
+        self._asked = plan.asked
 
     def slip(self, sentence: str) -> str | None:
         """Why ``sentence`` (or its beginning) is not the interviewer speaking, or None."""
@@ -142,6 +214,8 @@ class Guard:
             copied = _copied(words, self._documents, DOCUMENT_RUN)
             if sum(copied) >= COPIED_SHARE * len(words):
                 return "reads out its instructions, the CV or the job description"
+        if asks_again(sentence, self._asked):
+            return "asks a question already asked"
         return None
 
 

@@ -3,6 +3,7 @@ turn ends with a question. The slips below are verbatim from the 0.5B "fast" mod
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 
@@ -21,6 +22,7 @@ from server.services.reply_guard import (
     FALLBACK_CLOSING,
     Guard,
     ReplyPlan,
+    asks_again,
     guard_reply,
 )
 from server.voice.sentences import SentenceSplitter
@@ -270,3 +272,67 @@ async def test_without_an_acknowledgement_the_models_own_first_sentence_stays() 
     reply = "Thanks. Which part of the migration are you proudest of, and why?"
     said, _ = await run(reply, PLAN)
     assert said == reply
+
+
+# ------------------------------------------------------------ no question asked twice
+
+ASKED = (
+    "How did you identify the race condition and check out flow in your Django order service?",
+    "Can you describe a realistic problem you faced in the last year and how you solved it?",
+)
+
+
+@pytest.mark.parametrize(
+    "repeat",
+    [
+        ASKED[0],  # verbatim, as the 1.5B model did
+        "So how did you identify the race condition in the checkout flow of the Django service?",
+        "Can you describe a realistic problem you faced in the last year, and how you solved it?",
+    ],
+)
+async def test_a_question_already_asked_is_never_asked_again(
+    repeat: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    plan = ReplyPlan(
+        answer=ANSWER, documents=(CV, JD), question=QUESTION, greeting=ACKNOWLEDGEMENT, asked=ASKED
+    )
+    with caplog.at_level(logging.WARNING, logger="server.services.reply_guard"):
+        said, _ = await run(repeat, plan)
+    assert said == f"{ACKNOWLEDGEMENT} {QUESTION}"
+    assert "asks a question already asked" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        "How did you decide between Redis caching and rewriting the queries?",
+        "Can you tell me about a time you disagreed with a teammate about a design?",
+        "What would you do differently if you built the order tracking service again today?",
+    ],
+)
+async def test_a_new_question_in_the_same_words_frame_is_asked(new: str) -> None:
+    plan = ReplyPlan(
+        answer=ANSWER, documents=(CV, JD), question=QUESTION, greeting=ACKNOWLEDGEMENT, asked=ASKED
+    )
+    said, _ = await run(new, plan)
+    assert said == new
+
+
+def test_the_plain_questions_are_all_different_questions() -> None:
+    """The fallback goes round them when its planned one was asked already."""
+    plain = [
+        q.format(role="Senior Python Backend Engineer", company="Fernway Health")
+        for q in PLAIN_QUESTIONS
+    ]
+    for i, question in enumerate(plain):
+        assert not asks_again(question, plain[:i] + plain[i + 1 :]), question
+
+
+def test_the_fallback_is_a_plain_question_not_asked_yet() -> None:
+    session, history = interview_records(["An answer about Redis."])
+    planned = plain_question(session, 2)
+    asked_before = dataclasses.replace(history[0], content=f"Welcome. {planned}")
+    prompt = interview_messages(session, [asked_before, history[1]])
+    plan = reply_plan(session, [asked_before, history[1]], prompt, closing=False)
+    assert plan.question is not None and plan.question != planned
+    assert not asks_again(plan.question, [planned])
