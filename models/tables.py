@@ -51,6 +51,9 @@ class Message(Table, tablename="messages"):
     # recording) or "candidate" (corrected by the candidate). Null while unchanged.
     original_content = Text(null=True, default=None)
     revised_by = Varchar(length=16, null=True, default=None)
+    # A candidate turn that skipped its question ("skip this question"): stored, shown, never
+    # scored as an answer.
+    skipped = Boolean(default=False)
     created_at = Timestamptz()
 
 

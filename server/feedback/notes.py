@@ -221,10 +221,11 @@ class AnswerNotes:
     async def collect(
         self, session: SessionRecord, history: Sequence[MessageRecord]
     ) -> list[Note | None]:
-        """One note per answer, in order: waits for those in progress, writes missing ones."""
+        """One note per answer, in order (skipped questions have none, as they have no
+        evidence): waits for those in progress, writes missing ones."""
         await self.wait(session.id)
         return [
             await self.note_for(session, history[: i + 1])
             for i, message in enumerate(history)
-            if message.role == "user"
+            if message.role == "user" and not message.skipped
         ]

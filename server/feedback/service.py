@@ -31,6 +31,7 @@ from server.feedback.compose import MAX_POINT_CHARS, Assessment, Composed, compo
 from server.feedback.contract import validate_feedback
 from server.feedback.evidence import QA, SpeechMetrics, describe, measure_interview
 from server.feedback.notes import AnswerNotes
+from server.feedback.questions import question_name
 from server.feedback.rubric import score_interview
 from server.repositories.feedback import FeedbackRepository
 from server.repositories.records import FeedbackRecord, MessageRecord, SessionRecord
@@ -62,6 +63,8 @@ def qas_from_history(history: Sequence[MessageRecord]) -> list[QA]:
         if message.role == "assistant":
             question, number = message.content, message.question_number
             continue
+        if message.skipped:
+            continue  # shown in the transcript and said in the report; never scored
         speech = None
         if message.audio_duration_ms:
             pauses = (message.timings or {}).get("pauses_ms") or []
@@ -80,6 +83,18 @@ def qas_from_history(history: Sequence[MessageRecord]) -> list[QA]:
             )
         )
     return qas
+
+
+def skipped_questions(history: Sequence[MessageRecord]) -> list[str]:
+    """The questions the candidate skipped, named as a person would ("question 3 (“…”)")."""
+    names: list[str] = []
+    question, number = "", 0
+    for message in history:
+        if message.role == "assistant":
+            question, number = message.content, message.question_number or number
+        elif message.skipped:
+            names.append(question_name(number, question))
+    return names
 
 
 def answers_sha256(history: Sequence[MessageRecord]) -> str:
@@ -190,6 +205,12 @@ class FeedbackService:
 
     async def _assess(self, session: SessionRecord, history: Sequence[MessageRecord]) -> Assessment:
         qas = qas_from_history(history)
+        skipped = skipped_questions(history)
+        if not qas and skipped:
+            raise ValidationError(
+                "You skipped every question, so there is nothing to give feedback on yet: "
+                "answer at least one to get a report."
+            )
         if not qas:
             raise ValidationError("Cannot generate feedback for an empty interview.")
         started = time.perf_counter()
@@ -202,6 +223,17 @@ class FeedbackService:
             cv_text=session.cv_text,
         )
         rubric = score_interview(evidence)
+        if skipped:
+            names = ", ".join(skipped[:3]) + (" and others" if len(skipped) > 3 else "")
+            rubric = dataclasses.replace(
+                rubric,
+                reasons=[
+                    *rubric.reasons,
+                    f"You skipped {len(skipped)} question{'s' if len(skipped) > 1 else ''} "
+                    f"({names}): skipped questions are not scored, so the score is from the "
+                    f"{len(qas)} you answered.",
+                ],
+            )
         return Assessment(qas, evidence, rubric, (time.perf_counter() - started) * 1000)
 
     async def generate_feedback(self, public_id: str, owner_id: str) -> FeedbackRecord:

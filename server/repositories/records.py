@@ -55,6 +55,8 @@ class MessageRecord:
     original_content: str | None = None
     """The text as first stored, when it has been revised since (else None)."""
     revised_by: RevisedBy | None = None
+    skipped: bool = False
+    """A candidate turn that skipped its question: shown, never scored as an answer."""
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def _message(row: Mapping[str, Any]) -> MessageRecord:
         created_at=row["created_at"],
         original_content=row["original_content"],
         revised_by=row["revised_by"],
+        skipped=bool(row.get("skipped", False)),
     )
 
 
@@ -179,6 +180,7 @@ class MessageRepository:
         audio_duration_ms: int | None = None,
         timings: Mapping[str, Any] | None = None,
         interrupted: bool = False,
+        skipped: bool = False,
     ) -> MessageRecord:
         row = Message(
             session=session_id,
@@ -189,6 +191,7 @@ class MessageRepository:
             audio_duration_ms=audio_duration_ms,
             timings=json.dumps(dict(timings)) if timings is not None else None,
             interrupted=interrupted,
+            skipped=skipped,
             created_at=_now(),
         )
         await row.save()

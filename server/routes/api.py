@@ -131,6 +131,30 @@ class SessionController(Controller):
             answer=MessageOut.of(answer), reply=MessageOut.of(reply), progress=ProgressOut.of(state)
         )
 
+    @post(
+        "/{session_id:str}/skip",
+        summary="Skip the question asked (never scored); returns the interviewer's next message",
+    )
+    async def skip(
+        self,
+        services: NamedDependency[Services],
+        owner_id: NamedDependency[str],
+        session_id: FromPath[str],
+    ) -> TurnOut:
+        session = await services.sessions.get(session_id, owner_id)
+        skipped = await services.interview.skip_question(session)
+        try:
+            reply = await services.interview.next_message(session)
+        except AIServiceError as err:
+            err.details.update(answer_saved=True, retry=f"POST {self.path}/{session_id}/next")
+            raise
+        state = await services.interview.state(await services.sessions.get(session_id, owner_id))
+        return TurnOut(
+            answer=MessageOut.of(skipped),
+            reply=MessageOut.of(reply),
+            progress=ProgressOut.of(state),
+        )
+
     @patch(
         "/{session_id:str}/messages/{message_id:int}",
         summary="Correct the text of one of my answers (the original is kept)",

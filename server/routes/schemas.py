@@ -76,6 +76,8 @@ class MessageOut(msgspec.Struct):
     revised_by: str | None
     # Its recorded audio can be played: GET /api/sessions/{id}/messages/{message_id}/audio.
     has_audio: bool = False
+    # A candidate turn that skipped its question (never scored as an answer).
+    skipped: bool = False
 
     @classmethod
     def of(cls, m: MessageRecord, *, has_audio: bool = False) -> MessageOut:
@@ -92,6 +94,7 @@ class MessageOut(msgspec.Struct):
             original_content=m.original_content,
             revised_by=m.revised_by,
             has_audio=has_audio,
+            skipped=m.skipped,
         )
 
 

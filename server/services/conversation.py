@@ -111,3 +111,7 @@ class InterviewConversation:
     async def end_interview(self) -> Progress:
         await self.engine.end(await self._session())
         return await self.progress()
+
+    async def skip_question(self) -> Progress:
+        skipped = await self.engine.skip_question(await self._session())
+        return dataclasses.replace(await self.progress(), answer_id=skipped.id)

@@ -66,6 +66,11 @@ class CorrectionService:
                 "Only your own answers can be corrected, not the interviewer's messages.",
                 details={"message_id": message_id, "role": target.role},
             )
+        if target.skipped:
+            raise ValidationError(
+                "That question was skipped: there is no answer to correct.",
+                details={"message_id": message_id},
+            )
         text = text.strip()
         if not text:
             raise ValidationError(

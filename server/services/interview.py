@@ -39,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 Awaiting = Literal["question", "answer", "finished"]
 
+SKIPPED_ANSWER = "I'd like to skip this question."
+"""What a skipped question stores as the candidate's turn (and the model reads)."""
+MOVING_ON = "Okay, let's move on."
+"""The acknowledgement of a skipped question."""
 QUESTION_MAX_TOKENS = 140
 CLOSING_MAX_TOKENS = 90
 MAX_REPLY_CHARS = 700
@@ -194,6 +198,18 @@ class InterviewEngine:
         logger.info("session %s: stored answer %d", session.public_id, state.asked)
         return record
 
+    async def skip_question(self, session: SessionRecord) -> MessageRecord:
+        """Store that the candidate skipped the question they were asked: a candidate turn
+        (``SKIPPED_ANSWER``, what they said) that is shown and never scored as an answer."""
+        state = await self.state(session)
+        if state.awaiting != "answer":
+            raise Conflict(_not_now("a skipped question", state))
+        record = await self.messages.add(
+            session.id, role="user", content=SKIPPED_ANSWER, skipped=True
+        )
+        logger.info("session %s: question %d skipped", session.public_id, state.asked)
+        return record
+
     async def continue_answer(
         self, session: SessionRecord, text: str, *, max_chars: int
     ) -> MessageRecord:
@@ -231,11 +247,15 @@ class InterviewEngine:
         said = ""
         if self._acknowledge and not closing:
             # Spoken now, while the model writes the question: it needs no model.
-            said = acknowledge(
-                history[-1].content,
-                terms=self._vocabulary(session),
-                earlier=[m.content for m in history if m.role == "assistant"],
-            ).text
+            said = (
+                MOVING_ON
+                if history[-1].skipped
+                else acknowledge(
+                    history[-1].content,
+                    terms=self._vocabulary(session),
+                    earlier=[m.content for m in history if m.role == "assistant"],
+                ).text
+            )
             yield f"{said} "
         plan = reply_plan(session, history, prompt, closing=closing, said=said)
         if said:
@@ -271,7 +291,12 @@ class InterviewEngine:
                 turn.release()
         # Generated (not cut short by the candidate going on): the model is free while the
         # reply is read or spoken, so background work on the answer may start now.
-        if self.after_reply is not None and history and history[-1].role == "user":
+        if (
+            self.after_reply is not None
+            and history
+            and history[-1].role == "user"
+            and not history[-1].skipped  # nothing to write a note on
+        ):
             self.after_reply(session, history)
 
     def _vocabulary(self, session: SessionRecord) -> tuple[str, ...]:

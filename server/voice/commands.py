@@ -1,4 +1,5 @@
-"""Spoken commands: "repeat the question", "give me a moment", "end the interview".
+"""Spoken commands: "repeat the question", "give me a moment", "skip this question", "end the
+interview".
 
 A candidate who cannot (or would rather not) reach for the keyboard runs the interview by
 voice. A command is recognised only when it is the whole utterance (a final transcript), after
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Command = Literal["repeat", "wait", "end"]
+Command = Literal["repeat", "wait", "skip", "end"]
 
 _PHRASES: dict[Command, tuple[str, ...]] = {
     "repeat": (
@@ -42,6 +43,23 @@ _PHRASES: dict[Command, tuple[str, ...]] = {
         "just a second",
         "hold on",
         "wait",
+    ),
+    "skip": (
+        "skip this question",
+        "skip the question",
+        "skip question",
+        "skip this one",
+        "skip it",
+        "skip",
+        "next question",
+        "i'd like to skip this question",
+        "i would like to skip this question",
+        "i'd like to skip this one",
+        "i want to skip this question",
+        "let's skip this question",
+        "let's skip this one",
+        "pass",
+        "i pass",
     ),
     "end": (
         "end the interview",

@@ -160,20 +160,23 @@ class Controls:
         if not await self.may_speak_again(now):
             return
         await self.s._emit(CommandHeard(name=command, spoken=heard is not None, text=heard))
-        if command == "wait":
-            self.s._patient_next = True
-            said, remember = TAKE_YOUR_TIME, False
-        else:
-            said, remember = text or "", True
         reply = Reply(
             kind=command,
             turn_number=self.s._turn_counter,
             reference="request",
             marks={"request": now},
         )
-        self.s._start_reply(
-            reply, self.s._interviewer_flow(reply, one_text(said), persist=False, remember=remember)
-        )
+        if command == "skip":
+            flow = self.s._skip_flow(reply)
+        elif command == "wait":
+            self.s._patient_next = True
+            # Not what the candidate answers next: "repeat" still says the question.
+            flow = self.s._interviewer_flow(
+                reply, one_text(TAKE_YOUR_TIME), persist=False, remember=False
+            )
+        else:
+            flow = self.s._interviewer_flow(reply, one_text(text or ""), persist=False)
+        self.s._start_reply(reply, flow)
 
     async def end_interview(self, now: float) -> None:
         if self.s._over:

@@ -79,6 +79,10 @@ class Conversation(Protocol):
 
     async def end_interview(self) -> Progress: ...
 
+    async def skip_question(self) -> Progress:
+        """Store that the candidate skipped the question asked (never scored as an answer)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ErrorInfo:

@@ -142,6 +142,10 @@ class RepeatQuestion(_ClientMessage, tag="repeat_question", kw_only=True, frozen
     """Say the interviewer's last message again (nothing is stored)."""
 
 
+class SkipQuestion(_ClientMessage, tag="skip_question", kw_only=True, frozen=True):
+    """Skip the question asked: stored as skipped (never scored), then the next question."""
+
+
 class Wait(_ClientMessage, tag="wait", kw_only=True, frozen=True):
     """ "Give me a moment": the interviewer says so and waits for the candidate, who then has
     the longest pause limit for that answer."""
@@ -162,6 +166,7 @@ ClientMessage = (
     | TypedAnswer
     | EndInterview
     | RepeatQuestion
+    | SkipQuestion
     | Wait
 )
 
@@ -178,6 +183,7 @@ CLIENT_MESSAGE_TYPES: Final[frozenset[str]] = frozenset(
         TypedAnswer,
         EndInterview,
         RepeatQuestion,
+        SkipQuestion,
         Wait,
     )
 )
@@ -315,7 +321,7 @@ class CommandHeard(_ServerEvent, tag="command", kw_only=True, frozen=True):
     """A command was carried out: spoken as a whole utterance ("repeat the question") or sent
     as a control message (a button, a shortcut)."""
 
-    name: Literal["repeat", "wait", "end"]
+    name: Literal["repeat", "wait", "skip", "end"]
     spoken: bool
     text: str | None = None  # what was heard, for a spoken command
 

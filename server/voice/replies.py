@@ -46,7 +46,7 @@ class SessionLog(logging.LoggerAdapter[logging.Logger]):
 class Reply(Utterance):
     """One pass from an answer (or a start) to the end of the interviewer's spoken reply."""
 
-    kind: Literal["voice", "typed", "resume", "closing", "repeat", "wait"] = "voice"
+    kind: Literal["voice", "typed", "resume", "closing", "repeat", "wait", "skip"] = "voice"
     turn_number: int = 0
     reference: Literal["speech_end", "answer_received", "request"] = "request"
     phase: Phase = "generating"

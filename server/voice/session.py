@@ -57,6 +57,7 @@ from server.voice.protocol import (
     PttUp,
     RepeatQuestion,
     Retry,
+    SkipQuestion,
     Settings,
     SettingsChanged,
     SettingsState,
@@ -314,6 +315,8 @@ class VoiceSession:
             await self._controls.command("repeat", now)
         elif isinstance(message, Wait):
             await self._controls.command("wait", now)
+        elif isinstance(message, SkipQuestion):
+            await self._controls.command("skip", now)
 
     # ------------------------------------------------------------------ control messages
 
@@ -576,6 +579,18 @@ class VoiceSession:
             )
         elif self._reply is reply:
             await self._set_state("listening")
+
+    async def _skip_flow(self, reply: Reply) -> None:
+        """The question is skipped: stored as such (never scored), then the next question."""
+        await self._set_state("thinking")
+        async with self._writer.lock:
+            progress = await self._writer.call(
+                self._conversation.skip_question(), self._failure_hook(reply)
+            )
+        if progress is None:
+            return
+        await self._writer.note(progress)
+        await self._continue_interview(reply, progress)
 
     async def _end_flow(self, reply: Reply) -> None:
         await self._set_state("thinking")

@@ -385,3 +385,35 @@ def test_download_and_delete_all_my_data_by_keyboard(page: Any, tmp_path: Path) 
     page.reload()  # a new visitor now: nothing is listed
     assert page.locator(".session").count() == 0
     assert page.request.get(f"/api/sessions/{session_id}").status == 404
+
+
+def test_skip_a_question_by_keyboard_when_typing(page: Any) -> None:
+    page.goto("/")
+    created = page.request.post(
+        "/api/sessions",
+        multipart={
+            "job_title": "Backend Engineer",
+            "company_name": "Fernway Health",
+            "job_description": (DATA / "sample_job_description.txt").read_text(),
+            "cv_text": (DATA / "sample_cv.txt").read_text(),
+            "question_count": "3",
+        },
+    )
+    session_id = created.json()["id"]
+    page.goto(f"/sessions/{session_id}")
+    page.locator("#progress-label", has_text="Question 1 of 3").wait_for()
+    page.locator("#room-status", has_text="Your turn").wait_for()
+    assert page.locator("#skip-button").get_attribute("aria-keyshortcuts") == "Alt+Shift+S"
+    page.keyboard.press("Alt+Shift+S")
+    page.locator("#progress-label", has_text="Question 2 of 3").wait_for()
+    page.locator("#transcript .msg-user.is-skipped", has_text="Skipped this question").wait_for()
+    _axe(page, "room after skipping a question")
+    _tab_to(page, "#skip-button")
+    page.keyboard.press("Enter")
+    page.locator("#progress-label", has_text="Question 3 of 3").wait_for()
+    turns = [
+        m
+        for m in page.request.get(f"/api/sessions/{session_id}").json()["messages"]
+        if m["role"] == "user"
+    ]
+    assert [t["skipped"] for t in turns] == [True, True]

@@ -351,7 +351,11 @@ def spoken_commands(engines: SpeechEngines) -> dict[str, str]:
         return b"".join([chunk.data async for chunk in engines.tts.synthesize(text)])
 
     rate = engines.tts.sample_rate_hz
-    texts = {"repeat": "Could you repeat the question, please?", "end": "End the interview."}
+    texts = {
+        "repeat": "Could you repeat the question, please?",
+        "skip": "Skip this question.",
+        "end": "End the interview.",
+    }
     return {
         name: base64.b64encode(
             _wav(asyncio.run(synthesize(text)), rate, lead_s=0.3, tail_s=1.5)
@@ -366,8 +370,9 @@ def test_voice_commands_by_speech_and_by_keyboard(
     spoken_commands: dict[str, str],
     silent_mic: Path,
 ) -> None:
-    """Commands: "repeat the question" and "end the interview" said aloud (real Piper speech
-    through the real microphone path, Silero and Whisper), "give me a moment" by its shortcut."""
+    """Commands: "repeat the question", "skip this question" and "end the interview" said aloud
+    (real Piper speech through the real microphone path, Silero and Whisper), "give me a
+    moment" by its shortcut."""
     repeat, end = spoken_commands["repeat"], spoken_commands["end"]
     errors: list[str] = []
     with sync_api.sync_playwright() as p:
@@ -396,13 +401,19 @@ def test_voice_commands_by_speech_and_by_keyboard(
         _wait_state(page, "listening")
         _axe(page, "voice room after a command")
 
-        page.evaluate("(wav) => window.__vivaSay(wav)", spoken_answers[0])
+        page.evaluate("(wav) => window.__vivaSay(wav)", spoken_commands["skip"])
+        page.locator("#transcript .msg-note", has_text="You said: skip this question").wait_for()
         page.locator("#progress-label", has_text="Question 2 of 3").wait_for()
+        _wait_state(page, "listening")
+
+        page.evaluate("(wav) => window.__vivaSay(wav)", spoken_answers[0])
+        page.locator("#progress-label", has_text="Question 3 of 3").wait_for()
         _wait_state(page, "listening")
         page.evaluate("(wav) => window.__vivaSay(wav)", end)
         page.wait_for_url("**/report")
         messages = page.request.get(f"/api/sessions/{session_id}").json()["messages"]
         browser.close()
-    answers = [m["content"] for m in messages if m["role"] == "user"]
-    assert len(answers) == 1 and "billing" in answers[0].lower()  # commands are never answers
+    turns = [m for m in messages if m["role"] == "user"]
+    assert [t["skipped"] for t in turns] == [True, False]  # the skipped question, then the answer
+    assert "billing" in turns[1]["content"].lower()  # commands are never answers
     assert not errors, errors

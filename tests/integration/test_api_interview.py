@@ -579,3 +579,48 @@ async def test_a_note_for_an_answer_the_candidate_went_on_with_is_written_again(
     services.notes.forget(session.id)
     await services.notes.note_for(session, grown)
     assert len(fake_llm.json_calls) == 3
+
+
+async def test_a_skipped_question_is_stored_shown_and_never_scored(
+    client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _new(client, sample_cv, sample_jd, questions=3)
+    await client.post(f"/api/sessions/{sid}/next")
+    answer = (
+        "At Parcelly I led the move of order tracking to async FastAPI services and cut the "
+        "p95 latency from 900 to 180 milliseconds with Redis caching."
+    )
+    assert (await client.post(f"/api/sessions/{sid}/answers", json={"text": answer})).is_success
+    skipped = await client.post(f"/api/sessions/{sid}/skip")
+    assert skipped.status_code == 201, skipped.text
+    turn = skipped.json()
+    assert turn["answer"]["skipped"] is True
+    assert turn["reply"]["content"].startswith("Okay, let's move on. ")
+    assert turn["reply"]["question_number"] == 3
+    messages = (await client.get(f"/api/sessions/{sid}")).json()["messages"]
+    skipped_id = next(m["id"] for m in messages if m.get("skipped"))
+    refused = await client.patch(
+        f"/api/sessions/{sid}/messages/{skipped_id}", json={"text": "An answer after all."}
+    )
+    assert refused.status_code == 422 and "skipped" in refused.json()["error"]["message"]
+
+    score = (await client.get(f"/api/sessions/{sid}/score")).json()
+    assert len(score["evidence"]["answers"]) == 1  # the skipped question is not an answer
+    reasons = " ".join(score["reasons"])
+    assert "You skipped 1 question (question 2" in reasons and "from the 1 you answered" in reasons
+    # No note is written on a skipped question.
+    assert all("skip this question" not in str(call) for call in fake_llm.json_calls)
+    await client.post(f"/api/sessions/{sid}/end")
+    assert (await client.post(f"/api/sessions/{sid}/skip")).status_code == 409  # over
+
+
+async def test_a_report_needs_one_answer_that_was_not_skipped(
+    client: Client, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _new(client, sample_cv, sample_jd, questions=3)
+    await client.post(f"/api/sessions/{sid}/next")
+    await client.post(f"/api/sessions/{sid}/skip")
+    await client.post(f"/api/sessions/{sid}/end")
+    response = await client.post(f"/api/sessions/{sid}/feedback")
+    assert response.status_code == 422
+    assert "skipped every question" in response.json()["error"]["message"]

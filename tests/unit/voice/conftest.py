@@ -46,6 +46,8 @@ WORDS = (
     "moment",
     "end",
     "interview",
+    "skip",
+    "this",
 )
 BLOCK = 320  # 20 ms at 16 kHz
 
@@ -320,6 +322,13 @@ class FakeConversation:
             self.question += 1
             self.awaiting = "answer"
         return self._progress()
+
+    async def skip_question(self) -> Progress:
+        if self.awaiting != "answer":
+            raise FakeAppError("conflict", f"not awaiting an answer ({self.awaiting})")
+        self.saved.append(SavedTurn("user", "(skipped)", {"skipped": True}))
+        self.awaiting = "question"
+        return dataclasses.replace(self._progress(), answer_id=len(self.saved) - 1)
 
     async def end_interview(self) -> Progress:
         if self.awaiting == "question" and self.question > 0:

@@ -17,6 +17,9 @@ from server.voice.commands import spoken_command
         ("Give me a moment.", "wait"),
         ("Let me think.", "wait"),
         ("Hold on.", "wait"),
+        ("Skip this question.", "skip"),
+        ("I'd like to skip this question.", "skip"),
+        ("Next question, please.", "skip"),
         ("End the interview.", "end"),
         ("Okay, I want to end the interview now.", "end"),
         ("And the interview.", "end"),  # how Whisper hears a lone "End the interview."

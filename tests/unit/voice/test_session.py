@@ -1049,3 +1049,34 @@ async def test_a_command_inside_an_answer_is_the_answer(make_harness: Any) -> No
     await answer(h, "alpha repeat the question bravo")
     assert not h.of(CommandHeard)
     assert saved(h, "user") == ["alpha repeat the question bravo"]
+
+
+async def test_a_spoken_skip_this_question_stores_it_skipped_and_moves_on(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    await answer(h, "skip this question")
+    await h.play_out()
+    assert [e.name for e in h.of(CommandHeard)] == ["skip"]
+    assert [(t.role, t.meta.get("skipped")) for t in h.conversation.saved] == [
+        ("assistant", None),
+        ("user", True),
+        ("assistant", None),
+    ]
+    assert "Describe a hard bug you fixed." in " ".join(e.text for e in h.of(InterviewerSentence))
+    assert h.of(ProgressEvent)[-1].awaiting == "answer"
+
+
+async def test_the_skip_button_skips_and_is_refused_before_a_question(make_harness: Any) -> None:
+    h = await make_harness()
+    await h.control('{"type":"start"}')  # the first question is still being spoken
+    await h.control('{"type":"skip_question"}')
+    assert [e.code for e in h.of(ErrorEvent)] == ["busy"]
+    await h.play_out()
+    h.clear()
+    await h.control('{"type":"skip_question"}')
+    await h.play_out()
+    assert [(e.name, e.spoken) for e in h.of(CommandHeard)] == [("skip", False)]
+    assert saved(h, "user") == ["(skipped)"]

@@ -52,11 +52,13 @@ export class RoomView {
 
   addMessage(message) {
     if (!message || document.getElementById(`msg-${message.id}`)) return;
-    const item = el("div", `msg msg-${message.role} is-new`);
+    const item = el("div", `msg msg-${message.role} is-new${message.skipped ? " is-skipped" : ""}`);
     item.id = `msg-${message.id}`;
-    if (message.role === "user") item.dataset.messageId = String(message.id);
+    // A skipped question is no answer: nothing to correct.
+    if (message.role === "user" && !message.skipped) item.dataset.messageId = String(message.id);
     let who = message.role === "assistant" ? "Interviewer" : "You";
     if (message.role === "assistant" && message.question_number) who += ` · Question ${message.question_number}`;
+    if (message.skipped) who += " · Skipped this question";
     item.append(el("p", "msg-who", who), el("p", "msg-text", message.content));
     this.transcript.append(item);
   }

@@ -44,7 +44,8 @@ function refreshAnswers() {
       do {
         refreshAgain = false;
         const session = await api("GET", base);
-        view.bindAnswers(session.messages.filter((m) => m.role === "user"), editor);
+        // Skipped questions are no answers: the room showed none for them.
+        view.bindAnswers(session.messages.filter((m) => m.role === "user" && !m.skipped), editor);
       } while (refreshAgain);
     } catch (error) {
       // The next stored answer tries again; only a bug in the page is worth an error.
@@ -69,7 +70,7 @@ let pendingTyped = null;
 function setBusy(value) {
   busy = value;
   // aria-disabled rather than disabled: the buttons keep their place in the tab order.
-  for (const button of [sendButton, endButton]) {
+  for (const button of [sendButton, endButton, document.getElementById("skip-button")]) {
     if (value) button.setAttribute("aria-disabled", "true");
     else button.removeAttribute("aria-disabled");
   }
@@ -102,7 +103,7 @@ function yourTurn(progress) {
 async function sync() {
   const session = await api("GET", base);
   for (const message of session.messages) view.addMessage(message);
-  view.bindAnswers(session.messages.filter((m) => m.role === "user"), editor);
+  view.bindAnswers(session.messages.filter((m) => m.role === "user" && !m.skipped), editor);
   view.setProgress(session.progress);
   return session.progress;
 }
@@ -167,6 +168,28 @@ async function sendAnswer() {
   }
 }
 
+async function skipQuestion() {
+  view.clearError();
+  if (voice && voice.skipQuestion()) return; // answered with a "command" event
+  setBusy(true);
+  view.setStatus("Skipping this question. The interviewer is thinking…", "busy");
+  try {
+    const turn = await api("POST", `${base}/skip`);
+    view.addMessage(turn.answer);
+    view.addMessage(turn.reply);
+    yourTurn(turn.progress);
+  } catch (error) {
+    if (error instanceof ApiError && error.details.answer_saved) {
+      await sync().catch(() => {});
+      handleError(error, requestNext);
+    } else {
+      handleError(error, skipQuestion);
+    }
+  } finally {
+    setBusy(false);
+  }
+}
+
 async function endInterview() {
   const confirmed = await confirmDialog({
     title: "End the interview now?",
@@ -225,14 +248,20 @@ endButton.addEventListener("click", () => {
 
 // The spoken commands as buttons and shortcuts (Alt+Shift: never a character typed in an answer).
 // By physical key (event.code): with Alt, the character a key gives varies by layout and OS.
-const COMMANDS = { KeyR: () => voice?.repeatQuestion(), KeyW: () => voice?.pleaseWait() };
-document.getElementById("repeat-button").addEventListener("click", COMMANDS.KeyR);
-document.getElementById("wait-button").addEventListener("click", COMMANDS.KeyW);
+// Repeat and wait need the voice; skipping works typed too.
+const COMMANDS = {
+  KeyR: { run: () => voice?.repeatQuestion(), voiceOnly: true },
+  KeyW: { run: () => voice?.pleaseWait(), voiceOnly: true },
+  KeyS: { run: () => !busy && skipQuestion(), voiceOnly: false },
+};
+document.getElementById("repeat-button").addEventListener("click", COMMANDS.KeyR.run);
+document.getElementById("wait-button").addEventListener("click", COMMANDS.KeyW.run);
+document.getElementById("skip-button").addEventListener("click", COMMANDS.KeyS.run);
 document.addEventListener("keydown", (event) => {
   const command = event.altKey && event.shiftKey && !event.ctrlKey && COMMANDS[event.code];
-  if (command && !document.getElementById("voice-panel").hidden) {
+  if (command && !(command.voiceOnly && document.getElementById("voice-panel").hidden)) {
     event.preventDefault();
-    command();
+    command.run();
   }
 });
 
@@ -330,7 +359,12 @@ const voiceEvents = {
   command({ name, spoken }) {
     view.setLiveCaption("");
     const how = spoken ? "You said" : "You asked";
-    const what = { repeat: "repeat the question", wait: "give me a moment", end: "end the interview" };
+    const what = {
+      repeat: "repeat the question",
+      wait: "give me a moment",
+      skip: "skip this question (it will not be scored)",
+      end: "end the interview",
+    };
     view.addNote(`${how}: ${what[name] || name}.`);
     if (name === "end") endRequested = true; // interview_finished opens the report
   },

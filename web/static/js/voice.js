@@ -496,6 +496,10 @@ export class VoiceChannel {
     return this.isOpen && this.send({ type: "wait" });
   }
 
+  skipQuestion() {
+    return this.isOpen && this.send({ type: "skip_question" });
+  }
+
   close() {
     this.closedByUs = true;
     window.clearTimeout(this.reconnectTimer);
