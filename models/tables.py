@@ -30,6 +30,9 @@ class InterviewSession(Table, tablename="sessions"):
     question_target = Integer(default=8)
     # Keep each spoken answer's audio (for "play my answer" and the second transcription pass).
     record_audio = Boolean(default=True)
+    # The kind of interview and how hard it presses (server/services/plans.py).
+    interview_mode = Varchar(length=20, default="mixed")
+    difficulty = Varchar(length=12, default="realistic")
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

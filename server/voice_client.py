@@ -197,7 +197,9 @@ async def spoken_turn(client: VoiceClient, answer: Pcm16) -> TurnResult:
     )
 
 
-async def create_sample_session(http: httpx.AsyncClient, questions: int = 3) -> str:
+async def create_sample_session(
+    http: httpx.AsyncClient, questions: int = 3, *, difficulty: str = "realistic"
+) -> str:
     if not http.cookies:
         # As a browser does: the visitor identity comes from a page load, not from a POST.
         (await http.get("/api/sessions")).raise_for_status()
@@ -208,6 +210,7 @@ async def create_sample_session(http: httpx.AsyncClient, questions: int = 3) -> 
             "company_name": "Fernway Health",
             "job_description": (DATA / "sample_job_description.txt").read_text(),
             "question_count": str(questions),
+            "difficulty": difficulty,
         },
         files={"cv_file": ("sample_cv.txt", (DATA / "sample_cv.txt").read_bytes(), "text/plain")},
     )

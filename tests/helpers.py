@@ -87,3 +87,22 @@ def wait_for_js(page: Any, expression: str, arg: Any = None, *, timeout_s: float
         if time.monotonic() > deadline:
             raise TimeoutError(f"not true within {timeout_s} s: {expression}")
         time.sleep(0.05)
+
+
+# Substantive answers (an example, what the candidate did, a result): the interviewer moves on
+# after each, where a thin one ("First answer.") gets a follow-up first.
+ANSWERS = (
+    "At Parcelly I led the move of order tracking to async FastAPI services, and the p95 "
+    "latency fell from 900 to 180 milliseconds once I added Redis caching.",
+    "I found the slow refunds report with EXPLAIN ANALYZE, added the missing index, and the "
+    "report went from forty seconds to two.",
+    "When a teammate wanted Kafka, I wrote a one-page design doc, we load-tested both options, "
+    "and we kept SQS because it met the target at a third of the cost.",
+    "I set up OpenTelemetry tracing and three dashboards, and our time to find a slow service "
+    "dropped from an hour to ten minutes.",
+)
+
+
+def substantive_answers(count: int) -> list[str]:
+    """``count`` substantive answers (``ANSWERS``, round again if need be)."""
+    return [ANSWERS[i % len(ANSWERS)] for i in range(count)]

@@ -61,7 +61,10 @@ def qas_from_history(history: Sequence[MessageRecord]) -> list[QA]:
     question, number = "", None
     for message in history:
         if message.role == "assistant":
-            question, number = message.content, message.question_number
+            if message.question_number is None or message.question_number != number:
+                question = message.content
+            # else a follow-up: its answer is judged against the question it digs into
+            number = message.question_number
             continue
         if message.skipped:
             continue  # shown in the transcript and said in the report; never scored

@@ -9,6 +9,8 @@ from typing import Any, Literal
 MessageRole = Literal["assistant", "user"]
 SessionStatus = Literal["in_progress", "completed"]
 RevisedBy = Literal["second_pass", "candidate"]
+InterviewMode = Literal["mixed", "behavioural", "technical", "system_design"]
+Difficulty = Literal["easy", "realistic", "tough"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class SessionRecord:
     created_at: datetime
     updated_at: datetime
     record_audio: bool = True
+    interview_mode: InterviewMode = "mixed"
+    difficulty: Difficulty = "realistic"
 
 
 @dataclass(frozen=True)

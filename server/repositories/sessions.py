@@ -9,6 +9,8 @@ from typing import Any
 
 from models.tables import Feedback, InterviewSession, Message, Recording
 from server.repositories.records import (
+    Difficulty,
+    InterviewMode,
     MessageRecord,
     RecordingRecord,
     RevisedBy,
@@ -41,6 +43,8 @@ def _session(row: Mapping[str, Any]) -> SessionRecord:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         record_audio=bool(row["record_audio"]),
+        interview_mode=row.get("interview_mode") or "mixed",
+        difficulty=row.get("difficulty") or "realistic",
     )
 
 
@@ -73,6 +77,8 @@ class SessionRepository:
         cv_filename: str | None,
         job_description_text: str,
         question_target: int,
+        interview_mode: InterviewMode = "mixed",
+        difficulty: Difficulty = "realistic",
     ) -> SessionRecord:
         now = _now()
         row = InterviewSession(
@@ -85,6 +91,8 @@ class SessionRepository:
             job_description_text=job_description_text,
             status="in_progress",
             question_target=question_target,
+            interview_mode=interview_mode,
+            difficulty=difficulty,
             created_at=now,
             updated_at=now,
         )

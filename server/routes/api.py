@@ -57,6 +57,8 @@ class SessionController(Controller):
                 cv_text=data.cv_text,
                 cv_filename=data.cv_file.filename if data.cv_file is not None else None,
                 cv_file=cv_file,
+                interview_mode=data.interview_mode,
+                difficulty=data.difficulty,
             ),
         )
         state = await services.interview.state(session)

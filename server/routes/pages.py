@@ -24,6 +24,12 @@ from litestar.types import ControllerRouterHandler
 from server.container import Services
 from server.errors import NotFound
 from server.repositories.records import FeedbackRecord, MessageRecord, SessionRecord
+from server.services.plans import (
+    DEFAULT_DIFFICULTY,
+    DEFAULT_MODE,
+    DIFFICULTY_LABELS,
+    MODE_LABELS,
+)
 from server.services.reports import progress_chart, render_report_pdf, score_band
 
 logger = logging.getLogger(__name__)
@@ -100,6 +106,10 @@ class PageController(Controller):
             "new.html",
             "new",
             source=source,
+            modes=MODE_LABELS,
+            difficulties=DIFFICULTY_LABELS,
+            mode=source.interview_mode if source else DEFAULT_MODE,
+            difficulty=source.difficulty if source else DEFAULT_DIFFICULTY,
             limits={
                 "min_questions": s.min_questions,
                 "max_questions": s.max_questions,
@@ -212,6 +222,8 @@ async def _report_context(services: Services, owner_id: str, session_id: str) ->
         "band": score_band(feedback.interview_score) if feedback else None,
         "answered": bool(answers),
         "max_answer_chars": services.settings.max_answer_chars,
+        "mode_label": MODE_LABELS[session.interview_mode],
+        "difficulty_label": DIFFICULTY_LABELS[session.difficulty],
         # Answers with a recording to play, by message id: their number ("Play answer 2").
         "answer_audio": {m.id: n for n, m in enumerate(answers, 1) if m.id in recorded},
     }

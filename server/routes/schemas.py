@@ -31,6 +31,8 @@ class CreateSessionForm(msgspec.Struct):
     question_count: int | None = None
     cv_text: str | None = None
     cv_file: UploadFile | None = None
+    interview_mode: str | None = None  # mixed | behavioural | technical | system_design
+    difficulty: str | None = None  # easy | realistic | tough
 
 
 class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -159,6 +161,8 @@ class SessionOut(msgspec.Struct):
     messages: list[MessageOut]
     # Spoken answers' audio is kept for this session (PUT …/recording), if the server keeps any.
     record_audio: bool
+    interview_mode: str = "mixed"
+    difficulty: str = "realistic"
 
     @classmethod
     def of(
@@ -183,6 +187,8 @@ class SessionOut(msgspec.Struct):
             progress=ProgressOut.of(state),
             messages=[MessageOut.of(m, has_audio=m.id in with_audio) for m in messages],
             record_audio=s.record_audio,
+            interview_mode=s.interview_mode,
+            difficulty=s.difficulty,
         )
 
 

@@ -42,13 +42,58 @@ _TEMPLATES: dict[Kind, tuple[str, ...]] = {
     "plain": ("Okay.", "I see.", "Right.", "Understood."),
 }
 
+# One follow-up on exactly what a thin answer lacked, asked instead of the next question (at
+# most once per question); several wordings, since no question is asked twice.
+_FOLLOW_UPS: dict[Kind, tuple[str, ...]] = {
+    "brief": (
+        "Could you tell me more: one specific time, what you did, and how it turned out?",
+        "Can you expand on that with one real example: what happened, and what was your part?",
+    ),
+    "list": (
+        "Pick one of those: where did you use it, what did you do with it, and what was the "
+        "result?",
+        "Take one of them and walk me through a real project where you used it: what did you do?",
+    ),
+    "no_example": (
+        "Can you think of one specific time, even a small one: what was the situation, and "
+        "what did you do?",
+        "Even if you are unsure, what is one real situation you can describe, and your part in it?",
+    ),
+    "plain": (
+        "Can you give me one specific example: the situation, what you did, and the result?",
+        "What is one concrete time that shows this: what happened, and what did you do?",
+    ),
+}
+
 _OPENING_WORD = re.compile(r"[A-Za-z']+")
+
+
+# A tough interviewer also presses an example that never says how it ended.
+_RESULT_FOLLOW_UPS = (
+    "And what was the result: what changed, and how did you know?",
+    "How did it turn out, and what would you measure to show it?",
+)
 
 
 @dataclass(frozen=True)
 class Acknowledgement:
     text: str
     kind: Kind
+    has_result: bool = True  # the answer says how it turned out (a result cue or a number)
+
+    @property
+    def thin(self) -> bool:
+        """The answer lacked an example or substance: worth one follow-up."""
+        return self.kind in _FOLLOW_UPS
+
+    def follow_up(self, asked: Sequence[str], *, press_for_result: bool = False) -> str | None:
+        """The follow-up question on what this answer lacked, in a wording not in ``asked``
+        (the questions asked so far); None if it lacked nothing or all were asked.
+        ``press_for_result``: an answer without a result lacks one (a tough interview)."""
+        wordings = _FOLLOW_UPS.get(self.kind, ())
+        if not wordings and press_for_result and not self.has_result:
+            wordings = _RESULT_FOLLOW_UPS
+        return next((w for w in wordings if w not in asked), None)
 
 
 def acknowledge(
@@ -76,7 +121,8 @@ def acknowledge(
         kind, filler = "example", ""
     else:
         kind, filler = "plain", ""
-    return Acknowledgement(_wording(kind, filler, earlier), kind)
+    has_result = features.star["result"] or bool(features.numbers)
+    return Acknowledgement(_wording(kind, filler, earlier), kind, has_result=has_result)
 
 
 def _named(answer: str, claims: str, terms: Sequence[str]) -> str:

@@ -20,12 +20,12 @@ from server.ai.llm import ChatMessage, ChatModel
 from server.errors import AIServiceError, Conflict, ValidationError
 from server.repositories.records import MessageRecord, SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
-from server.services.acknowledgement import acknowledge
+from server.services.acknowledgement import Acknowledgement, acknowledge
 from server.services.activity import InterviewActivity
+from server.services.plans import PLANS, follows_up
 from server.services.prompts import (
     ANSWER_LABEL,
     NOTE_PREFIX,
-    PLAIN_QUESTIONS,
     interview_messages,
     opening_message,
     plain_question,
@@ -47,6 +47,7 @@ QUESTION_MAX_TOKENS = 140
 CLOSING_MAX_TOKENS = 90
 MAX_REPLY_CHARS = 700
 VOCABULARIES_KEPT = 64
+"""Per-interview memos kept (vocabularies, follow-ups being said): the most recent ones."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class InterviewEngine:
         self._turn_wait_s = first_words_wait_s
         self._acknowledge = acknowledge_answers
         self._terms: dict[str, tuple[str, ...]] = {}  # the interview's vocabulary, by session
+        # A follow-up being said, by session: stored as the same question, not the next one.
+        self._follow_ups: dict[str, str] = {}
 
     async def state(self, session: SessionRecord) -> InterviewState:
         return interview_state(session, await self.messages.list_for_session(session.id))
@@ -247,15 +250,25 @@ class InterviewEngine:
         said = ""
         if self._acknowledge and not closing:
             # Spoken now, while the model writes the question: it needs no model.
-            said = (
-                MOVING_ON
-                if history[-1].skipped
-                else acknowledge(
-                    history[-1].content,
-                    terms=self._vocabulary(session),
-                    earlier=[m.content for m in history if m.role == "assistant"],
-                ).text
+            ack = None if history[-1].skipped else self._acknowledgement(session, history)
+            said = MOVING_ON if ack is None else ack.text
+            follow_up = (
+                ack.follow_up(
+                    _asked_so_far(history), press_for_result=session.difficulty == "tough"
+                )
+                if ack is not None and follows_up(session.difficulty)
+                else None
             )
+            if follow_up is not None and not _followed_up(history):
+                # A thin answer: one follow-up on what it lacked, composed, before moving on.
+                text = f"{said} {follow_up}"
+                if len(self._follow_ups) >= VOCABULARIES_KEPT:  # interviews left mid-way
+                    del self._follow_ups[next(iter(self._follow_ups))]
+                self._follow_ups[session.public_id] = text
+                logger.info("session %s: a follow-up on a thin answer", session.public_id)
+                yield text
+                self._replied(session, history)
+                return
             yield f"{said} "
         plan = reply_plan(session, history, prompt, closing=closing, said=said)
         if said:
@@ -289,8 +302,11 @@ class InterviewEngine:
         finally:
             if turn is not None:
                 turn.release()
-        # Generated (not cut short by the candidate going on): the model is free while the
-        # reply is read or spoken, so background work on the answer may start now.
+        self._replied(session, history)
+
+    def _replied(self, session: SessionRecord, history: Sequence[MessageRecord]) -> None:
+        """The reply was generated (not cut short by the candidate going on): the model is
+        free while it is read or spoken, so background work on the answer may start now."""
         if (
             self.after_reply is not None
             and history
@@ -298,6 +314,15 @@ class InterviewEngine:
             and not history[-1].skipped  # nothing to write a note on
         ):
             self.after_reply(session, history)
+
+    def _acknowledgement(
+        self, session: SessionRecord, history: Sequence[MessageRecord]
+    ) -> Acknowledgement:
+        return acknowledge(
+            history[-1].content,
+            terms=self._vocabulary(session),
+            earlier=[m.content for m in history if m.role == "assistant"],
+        )
 
     def _vocabulary(self, session: SessionRecord) -> tuple[str, ...]:
         terms = self._terms.get(session.public_id)
@@ -374,12 +399,14 @@ class InterviewEngine:
     ) -> MessageRecord:
         """Store what the interviewer said (for voice: what was actually spoken)."""
         state = await self.state(session)
-        closing = end_now or state.next_is_closing
+        follow_up = _is_said(text, self._follow_ups.pop(session.public_id, None))
+        closing = (end_now or state.next_is_closing) and not follow_up
         record = await self.messages.add(
             session.id,
             role="assistant",
             content=text,
-            question_number=None if closing else state.asked + 1,
+            # A follow-up is the same question asked again, deeper: it keeps its number.
+            question_number=None if closing else state.asked + (0 if follow_up else 1),
             is_closing=closing,
             interrupted=interrupted,
             timings=timings,
@@ -441,7 +468,7 @@ def reply_plan(
     answer = history[-1].content if history and history[-1].role == "user" else None
     note = prompt[-1].content.split(ANSWER_LABEL, 1)[0]
     greeting = ACKNOWLEDGEMENT if answer is not None else welcome(session)
-    earlier = tuple(q for m in history if m.role == "assistant" for q in _questions_in(m.content))
+    earlier = tuple(_asked_so_far(history))
     return ReplyPlan(
         answer=answer,
         documents=(session.cv_text, session.job_description_text, note),
@@ -450,6 +477,22 @@ def reply_plan(
         said=said,
         asked=earlier,
     )
+
+
+def _is_said(text: str, follow_up: str | None) -> bool:
+    """Whether ``text`` (what was said, possibly cut short by the candidate) is ``follow_up``."""
+    said = " ".join(text.split())
+    return bool(follow_up and said) and " ".join((follow_up or "").split()).startswith(said)
+
+
+def _followed_up(history: Sequence[MessageRecord]) -> bool:
+    """Whether the question being answered was a follow-up already (at most one each)."""
+    numbers = [m.question_number for m in history if m.role == "assistant"]
+    return len(numbers) >= 2 and numbers[-1] is not None and numbers[-1] == numbers[-2]
+
+
+def _asked_so_far(history: Sequence[MessageRecord]) -> list[str]:
+    return [q for m in history if m.role == "assistant" for q in _questions_in(m.content)]
 
 
 def _questions_in(message: str) -> list[str]:
@@ -461,9 +504,10 @@ def _unasked_plain_question(session: SessionRecord, number: int, asked: Sequence
     """Question ``number``'s plain question, or, when it was asked already (longer interviews
     go round the topics again), the next plain question not asked yet."""
     planned = plain_question(session, number)
+    plan = PLANS[session.interview_mode]
     others = [
-        template.format(role=session.job_title, company=session.company_name)
-        for template in PLAIN_QUESTIONS[number % len(PLAIN_QUESTIONS) :] + PLAIN_QUESTIONS
+        t.plain.format(role=session.job_title, company=session.company_name)
+        for t in plan[number % len(plan) :] + plan
     ]
     return next((q for q in [planned, *others] if not asks_again(q, asked)), planned)
 

@@ -16,42 +16,9 @@ from collections.abc import Sequence
 
 from server.ai.llm import ChatMessage
 from server.repositories.records import MessageRecord, SessionRecord
+from server.services.plans import MODE_BRIEF, STYLE, topic
 
 MAX_DOC_CHARS = 6_000  # per document; keeps CV + JD well inside the model's context
-
-# Topics are instructions to the interviewer, phrased so a small model names concrete things
-# instead of echoing the topic back ("tell me about a core skill from the job description").
-QUESTION_FOCUS = (
-    "the experience in their CV most relevant to this role; name that job or project",
-    "one specific skill the job description asks for; name the skill and ask how they used it",
-    "one project or achievement from their CV; name it and ask what they did and the result",
-    "a disagreement with a colleague; ask for the situation, their action and the result",
-    "a tool or technology they mentioned earlier; name it and ask a deeper follow-up",
-    "a realistic problem in this role; describe it in one sentence and ask how they would solve it",
-    "a time something went wrong or they got critical feedback, and what they learned",
-    "a requirement in the job description not discussed yet; name it and ask about it",
-)
-CLOSING_FOCUS = "why they want this role at this company, and what they would focus on first"
-# The same topics as plain questions: what is asked when the model's own question cannot be
-# used (``reply_guard``). ``{role}`` and ``{company}`` come from the session.
-PLAIN_QUESTIONS = (
-    "Which part of your experience is most relevant to this role, and what did you do there?",
-    "Which skill from the {role} job description have you used the most, and how did you use it?",
-    "Tell me about a project from your CV you are proud of: what did you do, and what was the "
-    "result?",
-    "Tell me about a disagreement with a colleague on your team: what was the situation, what "
-    "did you do, and how did it end?",
-    "Pick a tool or technology you mentioned earlier: how exactly did you use it in your "
-    "project, and what would you do differently now?",
-    "Imagine an important service at {company} gets slow under load. How would you find the "
-    "cause and fix it?",
-    "Tell me about a time something went wrong in a project or you got critical feedback. What "
-    "did you learn?",
-    "Which requirement of the {role} role have we not talked about yet, and how do you meet it?",
-)
-PLAIN_CLOSING_QUESTION = (
-    "Why do you want to join {company} as {role}, and what would you focus on first?"
-)
 
 NOTE_PREFIX = "[Interviewer notes, not part of the conversation]"
 
@@ -64,7 +31,8 @@ def _clip(text: str) -> str:
 def system_prompt(session: SessionRecord) -> str:
     return f"""You are Viva, a warm, professional interviewer holding a spoken mock interview \
 for the role of {session.job_title} at {session.company_name}. The interview has \
-{session.question_target} questions.
+{session.question_target} questions. It is {MODE_BRIEF[session.interview_mode]}. \
+{STYLE[session.difficulty]}
 
 How you speak:
 - One question per turn. At most 60 words. Plain spoken English: no lists, no markdown, \
@@ -88,17 +56,9 @@ The candidate's CV:
 >>>"""
 
 
-def _topic(number: int, total: int) -> int | None:
-    """Index of question ``number``'s topic in ``QUESTION_FOCUS`` / ``PLAIN_QUESTIONS``; None
-    for the closing topic."""
-    if number == total and total >= 3:
-        return None
-    return (number - 1) % len(QUESTION_FOCUS)
-
-
-def question_focus(number: int, total: int) -> str:
-    topic = _topic(number, total)
-    return CLOSING_FOCUS if topic is None else QUESTION_FOCUS[topic]
+def question_focus(session: SessionRecord, number: int) -> str:
+    """What question ``number`` is about, as an instruction to the model (``plans.py``)."""
+    return topic(session.interview_mode, number, session.question_target).focus
 
 
 def welcome(session: SessionRecord) -> str:
@@ -118,15 +78,14 @@ def opening_message(session: SessionRecord) -> str:
 
 def plain_question(session: SessionRecord, number: int) -> str:
     """Question ``number`` as a plain question on its planned topic."""
-    topic = _topic(number, session.question_target)
-    template = PLAIN_CLOSING_QUESTION if topic is None else PLAIN_QUESTIONS[topic]
-    return template.format(role=session.job_title, company=session.company_name)
+    plain = topic(session.interview_mode, number, session.question_target).plain
+    return plain.format(role=session.job_title, company=session.company_name)
 
 
-def _note_for_question(number: int, total: int) -> str:
+def _note_for_question(session: SessionRecord, number: int) -> str:
     return (
-        f"{NOTE_PREFIX} Ask question {number} of {total}. Topic: {question_focus(number, total)}. "
-        "Ask it in your own words."
+        f"{NOTE_PREFIX} Ask question {number} of {session.question_target}. Topic: "
+        f"{question_focus(session, number)}. Ask it in your own words."
     )
 
 
@@ -138,9 +97,11 @@ def _note_for_closing() -> str:
     )
 
 
-def _note_after(asked: int, total: int) -> str:
+def _note_after(session: SessionRecord, asked: int) -> str:
     """The note that rides with the answer to question ``asked``."""
-    return _note_for_question(asked + 1, total) if asked < total else _note_for_closing()
+    if asked < session.question_target:
+        return _note_for_question(session, asked + 1)
+    return _note_for_closing()
 
 
 OPENING = (
@@ -173,7 +134,7 @@ def interview_messages(
     total = session.question_target
     messages = [ChatMessage("system", system_prompt(session))]
     # Opening turn: a synthetic user message that carries the note for question 1.
-    messages.append(_user_turn(None, f"{OPENING} {_note_for_question(1, total)}"))
+    messages.append(_user_turn(None, f"{OPENING} {_note_for_question(session, 1)}"))
     asked = 0
     for i, message in enumerate(history):
         if message.role == "assistant":
@@ -183,10 +144,10 @@ def interview_messages(
             # An answer followed by a closing line was sent with the closing note (the
             # interview ended early, or it was the last answer): render it the same way.
             closed = i + 1 < len(history) and history[i + 1].is_closing
-            note = _note_for_closing() if closed else _note_after(asked, total)
+            note = _note_for_closing() if closed else _note_after(session, asked)
             messages.append(_user_turn(message.content, note))
     if pending_answer is not None and messages[-1].role == "assistant":
-        messages.append(_user_turn(pending_answer, _note_after(asked, total)))
+        messages.append(_user_turn(pending_answer, _note_after(session, asked)))
     if end_now and messages[-1].role == "user" and asked < total:
         # Ending early: the last answer's note asked for another question; override it.
         messages[-1] = _user_turn(history[-1].content, _note_for_closing())

@@ -6,11 +6,19 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from server.errors import NotFound, TooManyRequests, ValidationError
-from server.repositories.records import MessageRecord, SessionRecord, SessionSummary
+from server.repositories.records import (
+    Difficulty,
+    InterviewMode,
+    MessageRecord,
+    SessionRecord,
+    SessionSummary,
+)
 from server.repositories.sessions import MessageRepository, SessionRepository
 from server.services.documents import ParseLimits, normalize_text, read_cv
+from server.services.plans import DEFAULT_DIFFICULTY, DEFAULT_MODE, DIFFICULTIES, MODES
 from server.services.quotas import RateWindow
 from server.settings import Settings
 
@@ -26,6 +34,8 @@ class NewSession:
     cv_text: str | None = None
     cv_filename: str | None = None
     cv_file: bytes | None = None
+    interview_mode: str | None = None  # one of plans.MODES (default: mixed)
+    difficulty: str | None = None  # one of plans.DIFFICULTIES (default: realistic)
 
 
 class SessionService:
@@ -70,6 +80,12 @@ class SessionService:
             errors["question_count"] = (
                 f"The number of questions must be between {s.min_questions} and {s.max_questions}."
             )
+        mode = new.interview_mode or DEFAULT_MODE
+        if mode not in MODES:
+            errors["interview_mode"] = f"Choose the kind of interview: {', '.join(MODES)}."
+        difficulty = new.difficulty or DEFAULT_DIFFICULTY
+        if difficulty not in DIFFICULTIES:
+            errors["difficulty"] = f"Choose how hard it is: {', '.join(DIFFICULTIES)}."
         job_description = normalize_text(new.job_description or "")
         if not job_description:
             errors["job_description"] = "Paste the job description."
@@ -113,6 +129,8 @@ class SessionService:
             cv_filename=new.cv_filename if new.cv_file is not None else None,
             job_description_text=job_description,
             question_target=count,
+            interview_mode=cast(InterviewMode, mode),
+            difficulty=cast(Difficulty, difficulty),
         )
         logger.info("session %s: created (%d questions)", record.public_id, count)
         return record

@@ -157,7 +157,8 @@ class Controls:
         if command == "repeat" and not text:
             await self.no_question()
             return
-        if not await self.may_speak_again(now):
+        # Speaking again (repeat, wait) has a budget; skipping moves on, bounded by the plan.
+        if command != "skip" and not await self.may_speak_again(now):
             return
         await self.s._emit(CommandHeard(name=command, spoken=heard is not None, text=heard))
         reply = Reply(

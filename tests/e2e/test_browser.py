@@ -143,6 +143,12 @@ def test_keyboard_only_typed_interview(page: Any, tmp_path: Path) -> None:
                 raise
             assert page.evaluate("document.activeElement.id") == "cv_file"
     chooser.value.set_files(str(DATA / "sample_cv.txt"))
+    # A radio group is one Tab stop; the arrows choose. Easy: no follow-ups on these short
+    # typed answers (the room's keyboard flow is under test, not the interviewer's policy).
+    _tab_to(page, "#mode-mixed")
+    _tab_to(page, "#difficulty-realistic")
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#difficulty-easy").is_checked()
     _tab_to(page, "#question_count")
     page.keyboard.press("Control+A")
     page.keyboard.type("3")

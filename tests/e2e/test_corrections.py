@@ -34,6 +34,7 @@ def _start(tab: Any) -> str:
             "job_description": (DATA / "sample_job_description.txt").read_text(),
             "cv_text": (DATA / "sample_cv.txt").read_text(),
             "question_count": "3",
+            "difficulty": "easy",  # short typed answers, and no follow-ups on them
         },
     )
     assert response.ok, response.text()

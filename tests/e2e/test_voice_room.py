@@ -163,6 +163,7 @@ def _create_session_with_cv_upload(page: Any, questions: int) -> None:
     page.fill("#company_name", "Fernway Health")
     page.fill("#job_description", (DATA / "sample_job_description.txt").read_text())
     page.set_input_files("#cv_file", str(DATA / "sample_cv.txt"))
+    page.check("#difficulty-easy")  # the room is under test: no follow-ups on short answers
     page.fill("#question_count", str(questions))
     page.click("#start-button")
     page.wait_for_url(re.compile(r".*/sessions/[^/]+$"))
@@ -298,6 +299,7 @@ def test_microphone_denied_falls_back_to_typing(voice_server: str) -> None:
                     "buffer": (DATA / "sample_cv.txt").read_bytes(),
                 },
                 "question_count": "3",
+                "difficulty": "easy",  # a short typed answer, and no follow-up on it
             },
         )
         assert response.ok, response.text()
@@ -401,6 +403,7 @@ def test_voice_commands_by_speech_and_by_keyboard(
         _wait_state(page, "listening")
         _axe(page, "voice room after a command")
 
+        page.wait_for_timeout(1000)  # as a person would: past the interviewer's echo tail
         page.evaluate("(wav) => window.__vivaSay(wav)", spoken_commands["skip"])
         page.locator("#transcript .msg-note", has_text="You said: skip this question").wait_for()
         page.locator("#progress-label", has_text="Question 2 of 3").wait_for()

@@ -16,11 +16,17 @@ from server.ai.llm import ChatMessage
 from server.errors import AIOutputError, AIServiceError
 from server.feedback.notes import NOTES_CONVERSATION
 from server.feedback.questions import asked
-from server.services.prompts import PLAIN_QUESTIONS
+from server.services.plans import PLANS
 from server.services.sessions import NewSession
 from server.settings import Settings
 from tests.fakes import FakeChatModel, cited_note
-from tests.helpers import Client, create_session, interview_records, run_interview
+from tests.helpers import (
+    Client,
+    create_session,
+    interview_records,
+    run_interview,
+    substantive_answers,
+)
 
 pytestmark = pytest.mark.db
 
@@ -41,7 +47,7 @@ async def _new(client: Client, cv: str, jd: str, questions: int = 3) -> str:
 
 async def test_full_typed_interview(client: Client, sample_cv: str, sample_jd: str) -> None:
     sid = await _new(client, sample_cv, sample_jd, questions=3)
-    turns = await run_interview(client, sid, ["First answer.", "Second answer.", "Third answer."])
+    turns = await run_interview(client, sid, substantive_answers(3))
 
     labels = [t["progress"]["label"] for t in turns]
     assert labels == ["Question 1 of 3", "Question 2 of 3", "Question 3 of 3", "Question 3 of 3"]
@@ -67,7 +73,7 @@ async def test_prompt_is_append_only(
     client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
 ) -> None:
     sid = await _new(client, sample_cv, sample_jd, questions=3)
-    await run_interview(client, sid, ["A.", "B.", "C."])
+    await run_interview(client, sid, substantive_answers(3))
     calls = fake_llm.chat_calls
     assert len(calls) == 3  # the opening is fixed text: no model call
     # While the candidate reads it, the model reads the interview so far: a prefix of the
@@ -82,7 +88,7 @@ async def test_prompt_is_append_only(
     system = calls[0][0].content
     assert "Fernway Health" in system and "Parcelly" in system and "Question" not in system
     # A reply to an answer is the model continuing the acknowledgement composed from it.
-    assert calls[0][-1] == ChatMessage("assistant", "That was brief.")
+    assert calls[0][-1] == ChatMessage("assistant", "You mentioned FastAPI and latency.")
     assert "Ask question 2 of 3" in calls[0][-2].content
     assert "Do not ask another question" in calls[2][-1].content  # the closing: no acknowledgement
     assert set(fake_llm.conversations) == {sid}  # every request names its interview
@@ -104,7 +110,7 @@ async def test_an_interviewer_reply_out_of_role_is_never_stored(
     assert response.status_code == 201, response.text
     reply = response.json()["reply"]
     session = (await client.get(f"/api/sessions/{sid}")).json()
-    planned = PLAIN_QUESTIONS[1].format(role=session["job_title"])
+    planned = PLANS["mixed"][1].plain.format(role=session["job_title"])
     # The acknowledgement composed from the answer, then the planned question.
     assert reply["content"] == f"You mentioned Django and FastAPI. {planned}"
     assert reply["question_number"] == 2
@@ -118,16 +124,15 @@ async def test_answer_is_kept_when_the_model_fails_and_retry_works(
     sid = await _new(client, sample_cv, sample_jd)
     await client.post(f"/api/sessions/{sid}/next")
     fake_llm.fail_next_chat = AIServiceError("The language model failed: HTTP 503")
-    response = await client.post(
-        f"/api/sessions/{sid}/answers", json={"text": "My precious answer."}
-    )
+    precious = substantive_answers(1)[0]
+    response = await client.post(f"/api/sessions/{sid}/answers", json={"text": precious})
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["code"] == "ai_service_error"
     assert error["details"]["answer_saved"] is True
 
     session = (await client.get(f"/api/sessions/{sid}")).json()
-    assert session["messages"][-1]["content"] == "My precious answer."
+    assert session["messages"][-1]["content"] == precious
     assert session["progress"]["awaiting"] == "question"
 
     retry = await client.post(f"/api/sessions/{sid}/next")
@@ -152,7 +157,7 @@ async def test_answer_rules(client: Client, sample_cv: str, sample_jd: str) -> N
 
 async def test_resume_where_it_stopped(client: Client, sample_cv: str, sample_jd: str) -> None:
     sid = await _new(client, sample_cv, sample_jd, questions=4)
-    await run_interview(client, sid, ["One.", "Two."])
+    await run_interview(client, sid, substantive_answers(2))
     # A new page load: the session says where we are; /next is idempotent while awaiting an answer.
     session = (await client.get(f"/api/sessions/{sid}")).json()
     assert session["progress"] == {
@@ -495,9 +500,9 @@ async def test_replies_take_turns_until_their_first_words(
     sessions = [await SessionRepository().get_owned(sid, owner["owner_id"]) for sid in ids]
     for session in sessions:
         assert session is not None
-        await engine.submit_answer(session, "I did.", max_chars=1000)
+        await engine.submit_answer(session, substantive_answers(1)[0], max_chars=1000)
     # Words 0-7 are the model's first sentence; the cleaners let it through after a few words
-    # more. (The acknowledgement before it, "That was brief.", needs no model and no turn.)
+    # more. (The acknowledgement before it needs no model and no turn.)
     reply = "Let us stay with that change a little longer. What did you measure after it?"
     fake_llm.chat_replies = [reply, reply]
     fake_llm.stream_hold_at = 3  # "Let us stay": no whole unit yet
@@ -519,7 +524,7 @@ async def test_replies_take_turns_until_their_first_words(
     assert await started(2)
     fake_llm.stream_hold_at = None
     assert [text.strip() for text in await asyncio.gather(*replies)] == [
-        f"That was brief. {reply}"
+        f"You mentioned FastAPI and latency. {reply}"
     ] * 2
 
 
@@ -539,7 +544,7 @@ async def test_a_reply_behind_a_stalled_model_fails_in_its_time_with_the_answer_
         )
         _ = [d async for d in engine.stream_reply(session)]  # the fixed opening
         await engine.save_reply(session, "Which project?")
-        await engine.submit_answer(session, "I did.", max_chars=1000)
+        await engine.submit_answer(session, substantive_answers(1)[0], max_chars=1000)
         sessions.append(session)
     fake_llm.stream_hold_at = 2  # the first reply's model stalls before its first unit
     stalled = asyncio.create_task(
@@ -624,3 +629,107 @@ async def test_a_report_needs_one_answer_that_was_not_skipped(
     response = await client.post(f"/api/sessions/{sid}/feedback")
     assert response.status_code == 422
     assert "skipped every question" in response.json()["error"]["message"]
+
+
+STRONG = (
+    "At Parcelly I led the move of order tracking to async FastAPI services, and the p95 "
+    "latency fell from 900 to 180 milliseconds once I added Redis caching."
+)
+
+
+async def test_a_thin_answer_gets_one_follow_up_on_what_it_lacked(
+    client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    sid = await _new(client, sample_cv, sample_jd, questions=3)
+    await client.post(f"/api/sessions/{sid}/next")
+    calls = len(fake_llm.chat_calls)
+    thin = (await client.post(f"/api/sessions/{sid}/answers", json={"text": "Fine."})).json()
+    follow_up = thin["reply"]
+    # Composed at once (no model), on exactly the gap, and the same question: still "1 of 3".
+    assert follow_up["content"].startswith("That was brief. Could you tell me more")
+    assert follow_up["question_number"] == 1 and thin["progress"]["label"] == "Question 1 of 3"
+    assert len(fake_llm.chat_calls) == calls
+    # Thin again: at most one follow-up per question, so the interview moves on.
+    again = (await client.post(f"/api/sessions/{sid}/answers", json={"text": "Not sure."})).json()
+    assert again["reply"]["question_number"] == 2 and len(fake_llm.chat_calls) == calls + 1
+    assert "Could you tell me more" not in again["reply"]["content"]
+    # A complete answer moves on at once.
+    full = (await client.post(f"/api/sessions/{sid}/answers", json={"text": STRONG})).json()
+    assert full["reply"]["question_number"] == 3
+    # The follow-up's answer is judged against the question it dug into.
+    score = (await client.get(f"/api/sessions/{sid}/score")).json()
+    assert len(score["evidence"]["answers"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("answer", "gap"),
+    [
+        (
+            "Ledger, double-entry, PostgreSQL, serializable, idempotency keys, outbox, Kafka, "
+            "2,500 requests per second, Kubernetes, Helm, Terraform, Grafana.",
+            "Pick one of those",
+        ),
+        (
+            "I don't really remember the details, it was a long time ago and honestly the team "
+            "handled most of it, so I can't say much.",
+            "one specific time",
+        ),
+        (
+            "I think communication is really important and I always try to be a good team "
+            "player who brings energy and passion to everything I do at work.",
+            "one specific example",
+        ),
+    ],
+    ids=["keyword-list", "evasive", "generic"],
+)
+async def test_the_follow_up_asks_for_what_the_answer_lacked(
+    client: Client, sample_cv: str, sample_jd: str, answer: str, gap: str
+) -> None:
+    sid = await _new(client, sample_cv, sample_jd, questions=3)
+    await client.post(f"/api/sessions/{sid}/next")
+    reply = (await client.post(f"/api/sessions/{sid}/answers", json={"text": answer})).json()
+    assert gap in reply["reply"]["content"] and reply["reply"]["question_number"] == 1
+
+
+async def test_the_mode_and_difficulty_are_chosen_stored_and_change_the_plan(
+    client: Client, fake_llm: FakeChatModel, sample_cv: str, sample_jd: str
+) -> None:
+    created = await create_session(
+        client, sample_cv, sample_jd, questions=3, interview_mode="behavioural", difficulty="tough"
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["interview_mode"], body["difficulty"]) == ("behavioural", "tough")
+    sid = body["id"]
+    opening = (await client.post(f"/api/sessions/{sid}/next")).json()["reply"]["content"]
+    assert opening.endswith(PLANS["behavioural"][0].plain)  # question 1 of the mode's own plan
+    # The model is told the kind of interview and how hard to press.
+    await client.post(f"/api/sessions/{sid}/answers", json={"text": substantive_answers(1)[0]})
+    system = fake_llm.chat_calls[-1][0].content
+    assert "a behavioural interview" in system and "specifics, numbers" in system
+    note = fake_llm.chat_calls[-1][-2].content
+    assert "a disagreement" in note or "conflict" in note  # the behavioural plan's topic 2
+    html = (await client.get(f"/sessions/{sid}/report")).text
+    assert "Behavioural (STAR) interview · Tough" in html
+
+    for field, value in (("interview_mode", "karaoke"), ("difficulty", "brutal")):
+        refused = await create_session(client, sample_cv, sample_jd, **{field: value})
+        assert refused.status_code == 422 and field in refused.json()["error"]["details"]["fields"]
+
+
+async def test_tough_presses_for_a_result_and_easy_never_follows_up(
+    client: Client, sample_cv: str, sample_jd: str
+) -> None:
+    no_result = (
+        "Last year our checkout kept failing at peak, so I profiled it, found the slow query and "
+        "rewrote it with a row lock and a retry."
+    )
+    tough = (await create_session(client, sample_cv, sample_jd, difficulty="tough")).json()["id"]
+    await client.post(f"/api/sessions/{tough}/next")
+    reply = (await client.post(f"/api/sessions/{tough}/answers", json={"text": no_result})).json()
+    assert "what was the result" in reply["reply"]["content"]
+    assert reply["reply"]["question_number"] == 1
+    easy = (await create_session(client, sample_cv, sample_jd, difficulty="easy")).json()["id"]
+    await client.post(f"/api/sessions/{easy}/next")
+    reply = (await client.post(f"/api/sessions/{easy}/answers", json={"text": "Fine."})).json()
+    assert reply["reply"]["question_number"] == 2  # moves on

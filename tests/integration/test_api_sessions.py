@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from server.settings import Settings
 from tests.fakes import FakeChatModel
-from tests.helpers import Client, create_session, run_interview
+from tests.helpers import Client, create_session, run_interview, substantive_answers
 
 pytestmark = pytest.mark.db
 
@@ -170,9 +170,7 @@ async def test_list_is_newest_first_with_status_and_score(
 ) -> None:
     first = (await create_session(client, sample_cv, sample_jd, job_title="First role")).json()
     second = (await create_session(client, sample_cv, sample_jd, job_title="Second role")).json()
-    await run_interview(
-        client, first["id"], ["I built a refunds API.", "I used PostgreSQL.", "Yes."]
-    )
+    await run_interview(client, first["id"], substantive_answers(3))
     feedback = await client.post(f"/api/sessions/{first['id']}/feedback")
     assert feedback.status_code == 200
 
@@ -190,7 +188,7 @@ async def test_delete_removes_messages_and_feedback(
     from models.tables import Feedback, Message
 
     session = (await create_session(client, sample_cv, sample_jd)).json()
-    await run_interview(client, session["id"], ["One.", "Two.", "Three."])
+    await run_interview(client, session["id"], substantive_answers(3))
     await client.post(f"/api/sessions/{session['id']}/feedback")
     assert await Message.count() > 0 and await Feedback.count() == 1
 

@@ -93,7 +93,9 @@ async def _say(engines: SpeechEngines, text: str) -> Pcm16:
 
 async def _answering(http: httpx.AsyncClient, live_url: str) -> tuple[str, VoiceClient]:
     """A new interview on the socket, its first question asked: an answer is due."""
-    sid = await create_sample_session(http)
+    # Turn-taking is under test: the first halves said here are short, and would each get a
+    # follow-up on a realistic interview.
+    sid = await create_sample_session(http, difficulty="easy")
     client = await VoiceClient.open(live_url, sid, http.cookies["viva_owner"])
     await client.until("hello")
     await client.send({"type": "start"})

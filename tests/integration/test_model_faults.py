@@ -16,7 +16,7 @@ import pytest
 from server.ai.llm import ChatMessage, OpenAIChatModel
 from server.errors import AIServiceError
 from server.settings import Settings
-from tests.helpers import create_session
+from tests.helpers import create_session, substantive_answers
 from tests.live import serve
 
 pytestmark = pytest.mark.db
@@ -120,7 +120,7 @@ async def _stalled_turn_then_retry(
     stub.mode = "stall"
     started = time.perf_counter()
     response = await client.post(
-        f"/api/sessions/{sid}/answers", json={"text": "I led the move to Kafka."}
+        f"/api/sessions/{sid}/answers", json={"text": substantive_answers(1)[0]}
     )
     assert time.perf_counter() - started < 5.0
     assert response.status_code == 502

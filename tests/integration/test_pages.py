@@ -13,7 +13,7 @@ from markupsafe import escape
 import server.services.reports as reports_module
 from server.services.reports import score_band
 from tests.fakes import FakeChatModel
-from tests.helpers import Client, create_session, run_interview
+from tests.helpers import Client, create_session, run_interview, substantive_answers
 
 pytestmark = pytest.mark.db
 
@@ -207,12 +207,13 @@ async def test_room_shows_progress_and_transcript(
     html = (await client.get(f"/sessions/{session_id}")).text
     assert 'data-awaiting="question"' in html
     assert "Question 1 of 3" in html
-    await run_interview(client, session_id, ["I built the billing API."])
+    answer = substantive_answers(1)[0]
+    await run_interview(client, session_id, [answer])
     html = (await client.get(f"/sessions/{session_id}")).text
     assert 'role="log" aria-live="polite"' in html
     assert 'id="room-status" role="status"' in html
     assert "Question 2 of 3" in html
-    assert "I built the billing API." in html
+    assert "At Parcelly I led the move of order tracking" in html
     assert 'for="answer" class="composer-label"' in html and ">Type your answer<" in html
     assert 'data-awaiting="answer"' in html
 

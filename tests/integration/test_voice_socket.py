@@ -64,6 +64,9 @@ async def _session(http: httpx.AsyncClient, sample_cv: str, sample_jd: str) -> s
             "job_description": sample_jd,
             "cv_text": sample_cv,
             "question_count": "3",
+            # The socket is under test, not the interviewer: the tone language's short answers
+            # would each get a follow-up on a realistic interview.
+            "difficulty": "easy",
         },
         files={"cv_file": ("", b"")},  # multipart, as browsers send it
     )

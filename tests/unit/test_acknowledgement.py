@@ -102,3 +102,18 @@ def test_consecutive_acknowledgements_open_differently() -> None:
     # Once every wording has been used, the least recently used comes back.
     again = acknowledge(answer, terms=TERMS, earlier=earlier)
     assert again.text.split()[0] == openings[0]
+
+
+def test_a_thin_answer_has_a_follow_up_in_a_wording_not_asked_yet() -> None:
+    ack = acknowledge("Fine.", terms=TERMS)
+    first = ack.follow_up([])
+    assert ack.thin and first is not None and first.endswith("?")
+    second = ack.follow_up([first])
+    assert second is not None and second != first
+    assert ack.follow_up([first, second]) is None
+    full = acknowledge(
+        "At Ledgerline I moved event delivery from cron jobs to Kafka consumers, which cut "
+        "the delay from four minutes to about ten seconds.",
+        terms=TERMS,
+    )
+    assert not full.thin and full.follow_up([]) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -66,8 +67,11 @@ def test_state_progression() -> None:
 
 
 def test_last_question_asks_about_motivation_and_others_rotate() -> None:
-    assert "why they want this role" in question_focus(5, 5)
-    assert question_focus(1, 5) != question_focus(2, 5)
+    session = dataclasses.replace(_session("in_progress"), question_target=5)
+    assert "why they want this role" in question_focus(session, 5)
+    assert question_focus(session, 1) != question_focus(session, 2)
+    behavioural = dataclasses.replace(session, interview_mode="behavioural")
+    assert question_focus(behavioural, 1) != question_focus(session, 1)  # the mode's own plan
 
 
 def test_feedback_prompt_extends_the_last_interview_prompt() -> None:

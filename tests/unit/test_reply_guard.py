@@ -9,14 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from server.services import plans
 from server.services.interview import reply_plan
-from server.services.prompts import (
-    PLAIN_CLOSING_QUESTION,
-    PLAIN_QUESTIONS,
-    QUESTION_FOCUS,
-    interview_messages,
-    plain_question,
-)
+from server.services.plans import PLANS
+from server.services.prompts import interview_messages, plain_question
 from server.services.reply_guard import (
     ACKNOWLEDGEMENT,
     FALLBACK_CLOSING,
@@ -41,6 +37,7 @@ JD = (
     "We are looking for a Senior Backend Engineer to own core services in our patient booking "
     "domain."
 )
+PLAIN_QUESTIONS = tuple(t.plain for t in PLANS["mixed"])
 QUESTION = PLAIN_QUESTIONS[1]
 PLAN = ReplyPlan(answer=ANSWER, documents=(CV, JD), question=QUESTION, greeting=ACKNOWLEDGEMENT)
 OPENING = ReplyPlan(
@@ -195,16 +192,17 @@ async def test_short_first_clauses_and_apologies_are_held_until_judged() -> None
     assert "sorry" not in said
 
 
-def test_plain_questions_follow_the_topic_plan() -> None:
+@pytest.mark.parametrize("mode", list(PLANS))
+def test_plain_questions_follow_the_topic_plan(mode: str) -> None:
     session, _ = interview_records(["x"] * 8)
-    assert len(PLAIN_QUESTIONS) == len(QUESTION_FOCUS)
-    assert plain_question(session, 1) == PLAIN_QUESTIONS[0].format(role=session.job_title)
+    session = dataclasses.replace(session, interview_mode=mode)  # type: ignore[arg-type]
+    plan = PLANS[mode]  # type: ignore[index]
+    role, company = session.job_title, session.company_name
+    assert plain_question(session, 1) == plan[0].plain.format(role=role, company=company)
     assert plain_question(session, 9) == plain_question(session, 1)  # topics cycle
-    assert plain_question(session, 8) == PLAIN_CLOSING_QUESTION.format(
-        role=session.job_title, company=session.company_name
-    )  # the last one is the closing topic
-    assert session.company_name in plain_question(session, 6)
-    assert all(q.endswith("?") for q in PLAIN_QUESTIONS)
+    assert plain_question(session, 8) == plans.CLOSING.plain.format(role=role, company=company)
+    assert all(t.plain.endswith("?") and t.focus for t in plan)
+    assert len({t.plain for t in plan}) == len(plan)
 
 
 def test_the_plan_keeps_the_note_and_documents_from_being_read_out_but_not_the_role() -> None:
