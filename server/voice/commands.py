@@ -12,7 +12,19 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from server.voice.vocabulary import HOTWORDS_MAX_CHARS, TERM_SEPARATOR
+
 Command = Literal["repeat", "wait", "skip", "end"]
+
+COMMAND_MAX_MS = 2500
+"""An utterance longer than this is an answer: its transcription is not cued with commands."""
+COMMAND_CUES = (
+    "Skip this question",
+    "Repeat the question",
+    "Give me a moment",
+    "End the interview",
+)
+"""Whisper's hotwords for a short utterance: it hears the commands far more reliably then."""
 
 _PHRASES: dict[Command, tuple[str, ...]] = {
     "repeat": (
@@ -58,6 +70,8 @@ _PHRASES: dict[Command, tuple[str, ...]] = {
         "i want to skip this question",
         "let's skip this question",
         "let's skip this one",
+        # How Whisper hears a lone "Skip this question." in Piper's voice, cues or not.
+        "let's get this question",
         "pass",
         "i pass",
     ),
@@ -100,3 +114,17 @@ def spoken_command(text: str) -> Command | None:
     words = _LEADING.sub("", words)
     words = _TRAILING.sub("", words).strip()
     return _BY_PHRASE.get(words)  # the whole utterance, exactly: never a phrase inside an answer
+
+
+def with_command_cues(hotwords: str | None) -> str | None:
+    """``COMMAND_CUES`` then ``hotwords``, cut at a term to Whisper's hotword budget; None
+    when recognition is not biased at all (``VIVA_STT_BIAS=0``: no hotwords)."""
+    if hotwords is None:
+        return None
+    terms = [*COMMAND_CUES, *hotwords.split(TERM_SEPARATOR)]
+    kept: list[str] = []
+    for term in terms:
+        if len(TERM_SEPARATOR.join([*kept, term])) > HOTWORDS_MAX_CHARS:
+            break
+        kept.append(term)
+    return TERM_SEPARATOR.join(kept)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ
+from server.voice.commands import COMMAND_MAX_MS, with_command_cues
 from server.voice.stt import SpeechToText
 from server.voice.turns import Turn
 
@@ -53,6 +54,8 @@ class TurnTranscriber:
         self.turn = turn
         self.hotwords = hotwords
         """The interview's terms, those of the question being answered first (every pass)."""
+        self._short_hotwords = with_command_cues(hotwords)
+        """For a short utterance at the start of a turn: the spoken commands first."""
         self.context = context
         """The question being answered: Whisper's context until the answer has text of its own."""
         self._stt = stt
@@ -75,6 +78,13 @@ class TurnTranscriber:
     def committed_text(self) -> str:
         return " ".join(c.text for c in self.commits if c.text)
 
+    def _hotwords_for(self, start: int, end: int, *, first: bool) -> str | None:
+        """A short stretch with nothing said before it may be a spoken command ("Skip this
+        question."): Whisper is cued with the commands too (tiny.en heard a lone "End the
+        interview." as "And the interview." without them)."""
+        short = end - start <= COMMAND_MAX_MS * INPUT_SAMPLE_RATE_HZ // 1000
+        return self._short_hotwords if first and short else self.hotwords
+
     def _prompt(self, text: str) -> str | None:
         """Whisper's context for the next stretch: the answer so far, else the question."""
         return (text or self.context or "")[-self._prompt_chars :] or None
@@ -94,8 +104,11 @@ class TurnTranscriber:
         try:
             async with self._lock:
                 prompt = self._prompt(" ".join(c.text for c in self.commits[:index] if c.text))
+                first = not any(c.text for c in self.commits[:index])
                 transcript = await self._stt.transcribe(
-                    turn.pcm(start, end), prompt=prompt, hotwords=self.hotwords
+                    turn.pcm(start, end),
+                    prompt=prompt,
+                    hotwords=self._hotwords_for(start, end, first=first),
                 )
         except Exception:
             # The final pass re-transcribes this stretch; the answer is not lost.
@@ -173,7 +186,9 @@ class TurnTranscriber:
                     retry = await self._stt.transcribe(
                         turn.pcm(commit.start_sample, commit.end_sample),
                         prompt=self._prompt(" ".join(parts)),
-                        hotwords=self.hotwords,
+                        hotwords=self._hotwords_for(
+                            commit.start_sample, commit.end_sample, first=not parts
+                        ),
                     )
                 text = commit.text = retry.text
             if text:
@@ -185,7 +200,7 @@ class TurnTranscriber:
                 tail = await self._stt.transcribe(
                     turn.pcm(tail_start, end),
                     prompt=self._prompt(" ".join(parts)),
-                    hotwords=self.hotwords,
+                    hotwords=self._hotwords_for(tail_start, end, first=not parts),
                 )
             if tail.text:
                 parts.append(tail.text)

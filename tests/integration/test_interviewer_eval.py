@@ -1,0 +1,47 @@
+"""A slice of ``make eval-interviewer`` with the real default model (docs/interviewer.md): a
+keyword-list candidate and a one-word candidate. Fails on a question asked twice, on praise
+after their weak answers, on more than one stock opener, and if a thin answer got no
+follow-up."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from evals.interviewer import run_scripts, summarise, table
+from server.ai.embedded import EmbeddedLlamaServer
+from server.ai.llm import OpenAIChatModel
+from server.feedback.notes import NOTES_CONVERSATION
+from server.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.db]
+
+SLICE = (("adv_backend_keywords", "technical"), ("backend_oneword", "mixed"))
+
+
+async def test_the_interviewer_never_repeats_or_praises_weak_answers(
+    embedded_llm: EmbeddedLlamaServer, settings: Settings, db: None
+) -> None:
+    from server.app import create_app
+
+    llm = OpenAIChatModel(
+        base_url=embedded_llm.base_url,
+        api_key="",
+        model="quality",
+        reply_timeout_s=300,
+        prefill=True,
+        slots=embedded_llm.slots,
+        dedicated_slots=(NOTES_CONVERSATION,),
+    )
+    app = create_app(dataclasses.replace(settings, notes_during_interview=False), llm=llm)
+    async with AsyncTestClient(app=app, timeout=600) as client:
+        rows = await run_scripts(client, SLICE)
+    await llm.aclose()
+    summary = summarise(rows)
+    print("\n" + table(rows, summary, "quality"))
+    assert summary.repeated_questions == 0
+    assert summary.weak_praise == 0
+    assert summary.stock_openers_max <= 1
+    assert all(r.followed_up >= 1 for r in rows)  # each thin candidate was asked for more
