@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test setup models system-deps lint format demo screenshots bench bench-quick bench-stt bench-pauses bench-speculative eval-feedback clean
+.PHONY: run test setup models system-deps lint format demo screenshots bench bench-quick bench-stt bench-pauses bench-speculative eval-feedback eval-interviewer clean
 
 run: setup ## Set up everything and serve the app on http://127.0.0.1:8000
 	$(BIN)/piccolo migrations forwards models
@@ -60,6 +60,10 @@ bench-speculative: setup ## Speculative decoding: the quality model plain vs dra
 
 eval-feedback: setup ## The labelled interviews through the real model, every report statement audited (docs/rubric.md; ~25 min)
 	$(BIN)/python -m evals.feedback --json var/eval/feedback.json
+
+eval-interviewer: setup ## Scripted candidates interviewed by the real model, both profiles: stock openers, acknowledgements, repeats, praise after weak answers, follow-ups (docs/interviewer.md; ~20 min)
+	$(BIN)/python -m evals.interviewer --json var/eval/interviewer-quality.json
+	$(BIN)/python -m evals.interviewer --profile fast --json var/eval/interviewer-fast.json
 
 screenshots: setup system-deps ## Re-render docs/screenshots/ from real interviews with the real model (~10 min)
 	$(BIN)/python scripts/screenshots.py

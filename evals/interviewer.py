@@ -312,41 +312,43 @@ async def evaluate(
     from litestar.testing import AsyncTestClient
 
     from server.ai.embedded import EmbeddedLlamaServer
-    from server.ai.llm import OpenAIChatModel
     from server.ai.model_files import BUILDS, assemble
     from server.app import create_app
-    from server.feedback.notes import NOTES_CONVERSATION
     from server.settings import Settings
 
-    settings = dataclasses.replace(
-        Settings.from_env(),
-        load_speech_models=False,
-        notes_during_interview=False,  # the interviewer is under test, not the report
-        new_sessions_per_minute=1000,
-    )
     server = EmbeddedLlamaServer(
-        assemble(BUILDS[profile], settings.models_dir),
-        threads=settings.llm_threads,
-        slots=settings.llm_slots + 1,
+        assemble(BUILDS[profile], Settings.from_env().models_dir),
+        threads=Settings.from_env().llm_threads,
     )
     await asyncio.to_thread(server.start)
-    llm = OpenAIChatModel(
-        base_url=server.base_url,
-        api_key="",
-        model=profile,
-        timeout_s=300,
-        reply_timeout_s=300,
-        prefill=True,
-        slots=server.slots,
-        dedicated_slots=(NOTES_CONVERSATION,),
-    )
     try:
-        app = create_app(settings, llm=llm)
-        async with AsyncTestClient(app=app, timeout=600) as client:
+        # The model by URL, as a deployment would point at it: the app makes and closes its
+        # client on its own event loop (the test client runs the app on one of its own).
+        settings = interviewer_settings(
+            Settings.from_env(), base_url=server.base_url, model=profile
+        )
+        async with AsyncTestClient(app=create_app(settings), timeout=600) as client:
             return await run_scripts(client, scripts, progress=progress)
     finally:
-        await llm.aclose()
         server.stop()
+
+
+def interviewer_settings(settings: Any, *, base_url: str, model: str) -> Any:
+    """The app's settings for the evaluation: the model at ``base_url``, read and written as
+    the embedded one is (prefill, first words in turn), no notes (the report is not under test),
+    and the in-process client's host allowed."""
+    return dataclasses.replace(
+        settings,
+        llm_base_url=base_url,
+        llm_model=model,
+        llm_prefill=True,
+        llm_first_words_in_turn=True,
+        llm_reply_timeout_s=300.0,
+        load_speech_models=False,
+        notes_during_interview=False,
+        new_sessions_per_minute=1000,
+        allowed_hosts=(*settings.allowed_hosts, "testserver.local"),
+    )
 
 
 async def run_scripts(

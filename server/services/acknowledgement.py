@@ -22,6 +22,7 @@ from typing import Literal
 
 from server.ai.embedder import common_words
 from server.feedback.evidence import extract_numbers, extract_skills, measure_answer_text
+from server.feedback.lexicon import FUNCTION_WORDS
 from server.feedback.limits import SHORT_ANSWER_WORDS
 from server.voice.vocabulary import mentions
 
@@ -80,17 +81,18 @@ class Acknowledgement:
     text: str
     kind: Kind
     has_result: bool = True  # the answer says how it turned out (a result cue or a number)
+    gap: Kind | None = None  # what it lacked (a kind of ``_FOLLOW_UPS``), else None
 
     @property
     def thin(self) -> bool:
         """The answer lacked an example or substance: worth one follow-up."""
-        return self.kind in _FOLLOW_UPS
+        return self.gap is not None
 
     def follow_up(self, asked: Sequence[str], *, press_for_result: bool = False) -> str | None:
         """The follow-up question on what this answer lacked, in a wording not in ``asked``
         (the questions asked so far); None if it lacked nothing or all were asked.
         ``press_for_result``: an answer without a result lacks one (a tough interview)."""
-        wordings = _FOLLOW_UPS.get(self.kind, ())
+        wordings = _FOLLOW_UPS.get(self.gap, ()) if self.gap is not None else ()
         if not wordings and press_for_result and not self.has_result:
             wordings = _RESULT_FOLLOW_UPS
         return next((w for w in wordings if w not in asked), None)
@@ -117,12 +119,20 @@ def acknowledge(
         kind, filler = "named", named
     elif number := _number(features.claim_text):
         kind, filler = "number", number
+    elif salient := _salient(features.claim_text or answer):
+        kind, filler = "named", salient  # what it was about, in its own word
     elif features.concrete_example:
         kind, filler = "example", ""
     else:
         kind, filler = "plain", ""
+    # What it lacked: the wording's own kind for a thin answer; an answer that names no term
+    # and no number and tells no example is generic ("plain"), however it is acknowledged.
+    specific = kind in ("number", "example") or bool(_named(answer, features.claim_text, terms))
+    gap: Kind | None = kind if kind in ("brief", "list", "no_example") else None
+    if gap is None and not specific and not features.concrete_example:
+        gap = "plain"
     has_result = features.star["result"] or bool(features.numbers)
-    return Acknowledgement(_wording(kind, filler, earlier), kind, has_result=has_result)
+    return Acknowledgement(_wording(kind, filler, earlier), kind, has_result=has_result, gap=gap)
 
 
 def _named(answer: str, claims: str, terms: Sequence[str]) -> str:
@@ -141,6 +151,35 @@ def _named(answer: str, claims: str, terms: Sequence[str]) -> str:
     # "Redis" of "Redis caching" is named by the longer term.
     kept = [t for t in found if not any(o != t and mentions(o, t) for o in found)]
     return " and ".join(sorted(kept[:MAX_NAMED], key=found.__getitem__))
+
+
+# Words that say nothing of what an answer was about, however long.
+_EMPTY_WORDS = frozenset(
+    "really always something everything anything nothing things thing important usually "
+    "actually basically probably definitely especially generally honestly certainly "
+    "different another people person because through whether without within around "
+    "already quite rather pretty little lots maybe".split()
+)
+
+
+def _salient(text: str) -> str:
+    """One word of ``text`` that says what it was about ("hiking", "communication"): a name
+    if it has one, else its rarest long word (rare in general English: common_words)."""
+    words = [w.strip(".,;:!?\"'()") for w in text.split()]
+    names = [
+        w for i, w in enumerate(words)
+        if i and w[:1].isupper() and w.isalpha() and len(w) > 2 and words[i - 1][-1:] not in ".!?"
+    ]  # fmt: skip
+    if names:
+        return names[0]
+    common = common_words()
+    candidates = [
+        w.lower() for w in words
+        if w.isalpha() and len(w) >= 6 and w.lower() not in FUNCTION_WORDS
+        and w.lower() not in _EMPTY_WORDS
+    ]  # fmt: skip
+    rare = [w for w in candidates if w not in common]
+    return (rare or sorted(candidates, key=len, reverse=True) or [""])[0]
 
 
 def _number(claims: str) -> str:

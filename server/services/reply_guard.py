@@ -180,14 +180,19 @@ def content_words(text: str) -> set[str]:
 
 def asks_again(sentence: str, asked: Sequence[str]) -> bool:
     """Whether ``sentence`` (or its beginning) is a question already asked: most of its content
-    words come from one earlier question, and enough of them to tell."""
+    words come from one earlier question, and enough of them to tell; or most of its words, in
+    runs, are copied from one (a question all frame: "Take one of them and walk me through…")."""
     mine = content_words(sentence)
-    if len(mine) < REPEAT_MIN_CONTENT_WORDS:
-        return False
-    return any(
-        len(mine & theirs) >= REPEAT_SHARE * len(mine)
-        for theirs in (content_words(q) for q in asked)
-    )
+    words = _words(sentence)
+    for question in asked:
+        theirs = content_words(question)
+        if len(mine) >= REPEAT_MIN_CONTENT_WORDS and len(mine & theirs) >= REPEAT_SHARE * len(mine):
+            return True
+        if len(words) >= ECHO_LONG_RUN:
+            copied = _copied(words, _ngrams(_words(question), ECHO_RUN), ECHO_RUN)
+            if sum(copied) >= REPEAT_SHARE * len(words):
+                return True
+    return False
 
 
 class Guard:

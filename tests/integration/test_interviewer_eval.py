@@ -5,15 +5,11 @@ follow-up."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from litestar.testing import AsyncTestClient
 
-from evals.interviewer import run_scripts, summarise, table
+from evals.interviewer import interviewer_settings, run_scripts, summarise, table
 from server.ai.embedded import EmbeddedLlamaServer
-from server.ai.llm import OpenAIChatModel
-from server.feedback.notes import NOTES_CONVERSATION
 from server.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
@@ -26,19 +22,9 @@ async def test_the_interviewer_never_repeats_or_praises_weak_answers(
 ) -> None:
     from server.app import create_app
 
-    llm = OpenAIChatModel(
-        base_url=embedded_llm.base_url,
-        api_key="",
-        model="quality",
-        reply_timeout_s=300,
-        prefill=True,
-        slots=embedded_llm.slots,
-        dedicated_slots=(NOTES_CONVERSATION,),
-    )
-    app = create_app(dataclasses.replace(settings, notes_during_interview=False), llm=llm)
+    app = create_app(interviewer_settings(settings, base_url=embedded_llm.base_url, model="local"))
     async with AsyncTestClient(app=app, timeout=600) as client:
         rows = await run_scripts(client, SLICE)
-    await llm.aclose()
     summary = summarise(rows)
     print("\n" + table(rows, summary, "quality"))
     assert summary.repeated_questions == 0

@@ -55,10 +55,17 @@ PRAISE = re.compile(r"great|impressive|excellent|good|nice|well done|perfect|str
             ["2 percent"],
         ),
         (
+            # Generic: named by its own word, and neutrally (a follow-up asks for an example).
             "I think communication is really important and I always try to be a good team "
             "player who brings energy and passion to everything I do.",
-            "plain",
-            [],
+            "named",
+            ["communication"],
+        ),
+        (
+            "Last summer I went hiking in the Alps with my family and we climbed three peaks "
+            "in one week.",
+            "named",
+            ["Alps"],
         ),
     ],
 )

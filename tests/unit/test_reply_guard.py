@@ -276,6 +276,7 @@ async def test_without_an_acknowledgement_the_models_own_first_sentence_stays() 
 
 ASKED = (
     "How did you identify the race condition and check out flow in your Django order service?",
+    "Take one of them and walk me through a real project where you used it: what did you do?",
     "Can you describe a realistic problem you faced in the last year and how you solved it?",
 )
 
@@ -286,6 +287,9 @@ ASKED = (
         ASKED[0],  # verbatim, as the 1.5B model did
         "So how did you identify the race condition in the checkout flow of the Django service?",
         "Can you describe a realistic problem you faced in the last year, and how you solved it?",
+        # All frame, few content words: copied from the follow-up the 1.5B model had heard.
+        "Take one of them and walk me through a real project where you used it: what did you "
+        "do?",
     ],
 )
 async def test_a_question_already_asked_is_never_asked_again(
