@@ -155,10 +155,43 @@ def _named(answer: str, claims: str, terms: Sequence[str]) -> str:
 
 # Words that say nothing of what an answer was about, however long.
 _EMPTY_WORDS = frozenset(
-    "really always something everything anything nothing things thing important usually "
-    "actually basically probably definitely especially generally honestly certainly "
-    "different another people person because through whether without within around "
-    "already quite rather pretty little lots maybe".split()
+    [
+        "really",
+        "always",
+        "something",
+        "everything",
+        "anything",
+        "nothing",
+        "things",
+        "thing",
+        "important",
+        "usually",
+        "actually",
+        "basically",
+        "probably",
+        "definitely",
+        "especially",
+        "generally",
+        "honestly",
+        "certainly",
+        "different",
+        "another",
+        "people",
+        "person",
+        "because",
+        "through",
+        "whether",
+        "without",
+        "within",
+        "around",
+        "already",
+        "quite",
+        "rather",
+        "pretty",
+        "little",
+        "lots",
+        "maybe",
+    ]
 )
 
 

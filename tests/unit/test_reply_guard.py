@@ -288,8 +288,7 @@ ASKED = (
         "So how did you identify the race condition in the checkout flow of the Django service?",
         "Can you describe a realistic problem you faced in the last year, and how you solved it?",
         # All frame, few content words: copied from the follow-up the 1.5B model had heard.
-        "Take one of them and walk me through a real project where you used it: what did you "
-        "do?",
+        "Take one of them and walk me through a real project where you used it: what did you do?",
     ],
 )
 async def test_a_question_already_asked_is_never_asked_again(
