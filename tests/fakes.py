@@ -43,6 +43,20 @@ def cited_note(messages: Sequence[ChatMessage]) -> dict[str, Any]:
 OPENING = "Welcome to your practice interview"
 
 
+# What the fake asks, question by question (2, 3, ...): distinct, as the server lets no question
+# be asked twice.
+_TOPICS = (
+    "tell me about your work as a backend engineer?",
+    "how do you decide what to test before a release?",
+    "what was the hardest production incident you handled?",
+    "how do you handle a disagreement about a design?",
+    "what would you change first in a slow checkout service?",
+    "how do you keep a large codebase easy to change?",
+    "which metric tells you a feature worked?",
+    "how do you plan a database migration without downtime?",
+)
+
+
 class FakeChatModel:
     """Answers like an interviewer, deterministically; can be told to fail or return junk."""
 
@@ -85,9 +99,8 @@ class FakeChatModel:
         else:
             number = re.search(r"Ask question (\d+) of (\d+)", note)
             k = number.group(1) if number else "?"
-            reply = (
-                f"Interviewer: Thanks. Question {k}: tell me about your work as a backend engineer?"
-            )
+            topic = _TOPICS[(int(k) - 2) % len(_TOPICS)] if k.isdigit() else _TOPICS[0]
+            reply = f"Interviewer: Thanks. Question {k}: {topic}"
         for index, word in enumerate(reply.split(" ")):
             while self.stream_hold_at is not None and index >= self.stream_hold_at:  # noqa: ASYNC110
                 await asyncio.sleep(0.005)

@@ -31,6 +31,7 @@ from server.services.plans import (
     MODE_LABELS,
 )
 from server.services.reports import progress_chart, render_report_pdf, score_band
+from server.voice.protocol import Limits
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class PageController(Controller):
             messages=messages,
             state=state,
             max_answer_chars=services.settings.max_answer_chars,
+            voice_limits=Limits(max_answer_chars=services.settings.max_answer_chars),
             server_records=services.recordings.server_records,
         )
 

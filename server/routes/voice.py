@@ -43,6 +43,10 @@ logger = logging.getLogger(__name__)
 CLOSE_WAIT_S = 15.0  # > the session's 5 s grace for writes under way
 
 
+REPLACED_REASON = "This interview was opened in another window or tab, so voice stopped here."
+"""Shown to the candidate as it is (the room shows a close's reason)."""
+
+
 class VoiceConnections:
     """The live socket of each interview in this process: a newer one replaces the older.
 
@@ -63,7 +67,7 @@ class VoiceConnections:
             old_socket, old_done = previous
             logger.info("session %s: a newer connection replaces the open one", session_id)
             with contextlib.suppress(Exception):  # it may be closed already
-                await old_socket.close(code=CLOSE_REPLACED, reason="Opened in another window.")
+                await old_socket.close(code=CLOSE_REPLACED, reason=REPLACED_REASON)
             try:
                 await asyncio.wait_for(old_done.wait(), timeout=CLOSE_WAIT_S)
             except TimeoutError:
@@ -155,7 +159,10 @@ async def _voice(
             second_pass_stt=speech.second_pass_stt,
             turn_model=speech.turn_model,
             others_busy=lambda: services.interview.activity.others(session_id) > 0,
-            config=VoiceConfig(second_pass=services.settings.stt_second_pass),
+            config=VoiceConfig(
+                second_pass=services.settings.stt_second_pass,
+                max_answer_chars=services.settings.max_answer_chars,
+            ),
         ) as voice:
             while voice.close_code is None:
                 message: dict[str, Any] = dict(await socket.receive())

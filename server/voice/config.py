@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ
-from server.voice.protocol import SILENCE_MS_DEFAULT, SILENCE_MS_SEMANTIC_DEFAULT, Mode, Settings
+from server.voice.protocol import (
+    MAX_ANSWER_CHARS,
+    SILENCE_MS_DEFAULT,
+    SILENCE_MS_SEMANTIC_DEFAULT,
+    Mode,
+    Settings,
+)
 
 
 @dataclass(frozen=True)
@@ -15,6 +21,8 @@ class VoiceConfig:
     """The candidate's pause limit; None: ``SILENCE_MS_SEMANTIC_DEFAULT`` when a turn-completion
     model judges pauses, else ``SILENCE_MS_DEFAULT`` (``VoiceConfig.resolved``)."""
     voice_speed: float = 1.0
+    max_answer_chars: int = MAX_ANSWER_CHARS
+    """The longest answer stored (``Settings.max_answer_chars``); told to the client in hello."""
     # VAD (Silero probabilities per 32 ms window)
     speech_threshold: float = 0.5
     silence_threshold: float = 0.35

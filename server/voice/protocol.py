@@ -262,8 +262,29 @@ class _ServerEvent(msgspec.Struct, tag_field="type", kw_only=True, frozen=True):
     pass
 
 
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """The bounds the server enforces, so the client need not repeat them."""
+
+    silence_ms_min: int = SILENCE_MS_MIN
+    silence_ms_max: int = SILENCE_MS_MAX
+    voice_speed_min: float = VOICE_SPEED_MIN
+    voice_speed_max: float = VOICE_SPEED_MAX
+    max_answer_chars: int = MAX_ANSWER_CHARS
+
+
+NO_RECONNECT_CLOSE_CODES: Final = (
+    CLOSE_UNSUPPORTED_PROTOCOL,
+    CLOSE_NOT_OWNER,
+    CLOSE_UNKNOWN_SESSION,
+    CLOSE_REPLACED,
+)
+"""Closes after which reconnecting on its own would fail again (or steal the interview back)."""
+
+
 class Hello(_ServerEvent, tag="hello", kw_only=True, frozen=True):
-    """First event on every connection; the client sends ``start`` after it."""
+    """First event on every connection; the client sends ``start`` after it. It carries every
+    constant of the protocol the client needs: formats, limits and the close codes after which
+    the client must not reconnect on its own."""
 
     protocol_version: int = PROTOCOL_VERSION
     session_id: str
@@ -271,6 +292,8 @@ class Hello(_ServerEvent, tag="hello", kw_only=True, frozen=True):
     input_audio: AudioFormat
     output_audio: AudioFormat
     max_audio_frame_bytes: int = MAX_AUDIO_FRAME_BYTES
+    limits: Limits = Limits()
+    no_reconnect_close_codes: tuple[int, ...] = NO_RECONNECT_CLOSE_CODES
     settings: SettingsState
 
 

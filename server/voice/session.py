@@ -49,6 +49,7 @@ from server.voice.protocol import (
     FlushPlayback,
     Hello,
     InterviewFinished,
+    Limits,
     Mode,
     Mute,
     PartialTranscript,
@@ -243,6 +244,7 @@ class VoiceSession:
                 tts_sample_rate_hz=self._tts.sample_rate_hz,
                 input_audio=AudioFormat(sample_rate_hz=INPUT_SAMPLE_RATE_HZ),
                 output_audio=AudioFormat(sample_rate_hz=self._tts.sample_rate_hz),
+                limits=Limits(max_answer_chars=self._config.max_answer_chars),
                 settings=self._settings_state(),
             )
         )

@@ -79,6 +79,16 @@ async def _open(live_url: str, http: httpx.AsyncClient, sid: str) -> VoiceClient
     hello = await client.until("hello")
     assert hello["protocol_version"] == 1
     assert hello["tts_sample_rate_hz"] == 22_050
+    # Every constant the browser needs comes from here (web/static/js repeats none of them).
+    assert hello["input_audio"]["sample_rate_hz"] == 16_000
+    assert hello["limits"] == {
+        "silence_ms_min": 300,
+        "silence_ms_max": 10_000,
+        "voice_speed_min": 0.5,
+        "voice_speed_max": 2.0,
+        "max_answer_chars": 8_000,
+    }
+    assert hello["no_reconnect_close_codes"] == [4400, 4403, 4404, 4409]
     return client
 
 
@@ -299,6 +309,8 @@ async def test_a_second_connection_replaces_the_first(
     with pytest.raises(ConnectionClosed) as closed:
         await first.until("never", timeout_s=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4409
+    # The room shows the reason as it is: it must say what happened, in words.
+    assert "opened in another window" in closed.value.rcvd.reason
     await second.send({"type": "start"})
     await second.until("audio_end")
     await second.close()

@@ -1,18 +1,18 @@
-// AudioWorklet processor: the microphone at the context's rate in, 16 kHz mono PCM16
-// (little-endian) out, posted to the page in 20 ms frames (320 samples, 640 bytes) together
-// with the frame's level (RMS, 0..1) for the meter. docs/protocol.md fixes the format.
-
-const OUT_RATE_HZ = 16000;
-const FRAME_SAMPLES = 320; // 20 ms at 16 kHz
+// AudioWorklet processor: the microphone at the context's rate in, mono PCM16 (little-endian)
+// out at the rate the server's hello asks for (16 kHz), posted to the page in frames
+// (`frameSamples`; 20 ms) together with the frame's level (RMS, 0..1) for the meter.
+// docs/protocol.md fixes the format.
 
 class Pcm16Downsampler extends AudioWorkletProcessor {
-  constructor() {
+  constructor(options) {
     super();
+    const { outRateHz, frameSamples } = options.processorOptions;
     // `sampleRate` is the AudioWorkletGlobalScope's: the context's rate (44.1 or 48 kHz).
-    this.step = sampleRate / OUT_RATE_HZ; // input samples per output sample
+    this.step = sampleRate / outRateHz; // input samples per output sample
+    this.frameSamples = frameSamples;
     this.position = 0; // where the next output sample lies, in input samples from `carry`
     this.carry = new Float32Array(0); // input not yet consumed
-    this.frame = new Int16Array(FRAME_SAMPLES);
+    this.frame = new Int16Array(frameSamples);
     this.filled = 0;
     this.sumSquares = 0;
   }
@@ -40,7 +40,7 @@ class Pcm16Downsampler extends AudioWorkletProcessor {
       this.frame[this.filled] = value < 0 ? value * 0x8000 : value * 0x7fff;
       this.sumSquares += value * value;
       this.filled += 1;
-      if (this.filled === FRAME_SAMPLES) this.flush();
+      if (this.filled === this.frameSamples) this.flush();
       this.position += this.step;
     }
     const consumed = Math.max(0, Math.floor(this.position - half));
@@ -52,10 +52,10 @@ class Pcm16Downsampler extends AudioWorkletProcessor {
   flush() {
     // Int16Array stores in the platform's byte order; every browser platform is little-endian,
     // but a DataView makes the wire format explicit rather than assumed.
-    const bytes = new ArrayBuffer(FRAME_SAMPLES * 2);
+    const bytes = new ArrayBuffer(this.frameSamples * 2);
     const view = new DataView(bytes);
-    for (let i = 0; i < FRAME_SAMPLES; i += 1) view.setInt16(i * 2, this.frame[i], true);
-    const level = Math.sqrt(this.sumSquares / FRAME_SAMPLES);
+    for (let i = 0; i < this.frameSamples; i += 1) view.setInt16(i * 2, this.frame[i], true);
+    const level = Math.sqrt(this.sumSquares / this.frameSamples);
     this.port.postMessage({ pcm: bytes, level }, [bytes]);
     this.filled = 0;
     this.sumSquares = 0;

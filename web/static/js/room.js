@@ -391,9 +391,7 @@ const voiceEvents = {
   },
   disconnected(event, reconnect) {
     voiceConnection += 1;
-    const why = event.code === 4409
-      ? "This interview was opened in another window or tab, so voice stopped here."
-      : event.reason || "The voice connection was closed.";
+    const why = event.reason || "The voice connection was closed.";
     view.setVoiceState("idle", "Voice is disconnected. You can still type your answers.");
     view.showError(why, reconnect);
   },
