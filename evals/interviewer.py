@@ -15,8 +15,9 @@ code that composes them, and the table prints, per interview and in all:
   the same interview had; target 0;
 - **praise after weak answers**: praise anywhere in a reply to an answer of a candidate whose
   kind a careful interviewer marks weak; target 0;
-- **follow-ups after thin answers**: of the answers that are thin by word count or kind, the
-  share followed by a follow-up (the same question asked deeper) on a realistic interview;
+- **follow-ups after thin answers**: of the answers that are thin by word count or kind (not
+  the last one, and not an answer to a follow-up: one per question), the share followed by a
+  follow-up (the same question asked deeper) on a realistic interview;
 - **requirement coverage of the plan**: the share of the job description's requirement lines
   whose terms a question of the interview named;
 - **first spoken unit**: its words, p50 (what the candidate hears first).
@@ -163,13 +164,24 @@ class Row:
     def thin(self, reply: Reply) -> bool:
         return self.kind in THIN_KINDS or len(reply.answer.split()) < THIN_WORDS
 
+    def _may_follow_up(self) -> list[Reply]:
+        """Replies to a thin answer that may be a follow-up: not the closing, and not after a
+        follow-up already (one per question)."""
+        return [
+            r
+            for previous, r in zip([None, *self.replies], self.replies, strict=False)
+            if self.thin(r)
+            and r.question_number is not None
+            and not (previous is not None and previous.follow_up)
+        ]
+
     @property
     def thin_answers(self) -> int:
-        return sum(1 for r in self.replies if self.thin(r) and r.question_number is not None)
+        return len(self._may_follow_up())
 
     @property
     def followed_up(self) -> int:
-        return sum(1 for r in self.replies if self.thin(r) and r.follow_up)
+        return sum(1 for r in self._may_follow_up() if r.follow_up)
 
     @property
     def coverage(self) -> float:

@@ -49,20 +49,28 @@ _FOLLOW_UPS: dict[Kind, tuple[str, ...]] = {
     "brief": (
         "Could you tell me more: one specific time, what you did, and how it turned out?",
         "Can you expand on that with one real example: what happened, and what was your part?",
+        "Could you say more, with one real case: the situation, your part, and the outcome?",
+        "Can you take me through one time this came up: what you did, and what happened next?",
     ),
     "list": (
         "Pick one of those: where did you use it, what did you do with it, and what was the "
         "result?",
         "Take one of them and walk me through a real project where you used it: what did you do?",
+        "Choose the one you know best: when did you use it, and how did it go?",
+        "Which of those did you use most recently, on what, and what came of it?",
     ),
     "no_example": (
         "Can you think of one specific time, even a small one: what was the situation, and "
         "what did you do?",
         "Even if you are unsure, what is one real situation you can describe, and your part in it?",
+        "Could you ground that in one real case: where were you, and what did you do?",
+        "What is one moment you remember where this happened, and how did you handle it?",
     ),
     "plain": (
         "Can you give me one specific example: the situation, what you did, and the result?",
         "What is one concrete time that shows this: what happened, and what did you do?",
+        "Could you make that concrete with one real situation: your part, and how it ended?",
+        "Which real project shows this best, and what exactly did you do there?",
     ),
 }
 
@@ -73,6 +81,8 @@ _OPENING_WORD = re.compile(r"[A-Za-z']+")
 _RESULT_FOLLOW_UPS = (
     "And what was the result: what changed, and how did you know?",
     "How did it turn out, and what would you measure to show it?",
+    "What came of it in the end, and what evidence showed it worked?",
+    "Where did it leave things: what was different afterwards?",
 )
 
 

@@ -44,7 +44,13 @@ SKIPPED_ANSWER = "I'd like to skip this question."
 MOVING_ON = "Okay, let's move on."
 """The acknowledgement of a skipped question."""
 QUESTION_MAX_TOKENS = 140
-CLOSING_MAX_TOKENS = 90
+CLOSING = (
+    "That was the last question. Thank you for your time; your feedback report is being prepared."
+)
+ENDED = "Let's stop here. Thank you for your time; your feedback report is being prepared."
+"""The closing lines, after the last answer or when the candidate ends early: composed, not
+written by the model, so they are instant and say nothing untrue (a model's closing thanked
+for thanks never given and offered to take questions)."""
 MAX_REPLY_CHARS = 700
 VOCABULARIES_KEPT = 64
 """Per-interview memos kept (vocabularies, follow-ups being said): the most recent ones."""
@@ -244,11 +250,15 @@ class InterviewEngine:
         # The reply reads whatever its first read has not: a first read not yet begun would
         # now only cut the slot's cache back to the opening.
         self._reading.pop(session.public_id, None)
-        closing = end_now or state.next_is_closing
-        prompt = interview_messages(session, history, end_now=end_now)
-        max_tokens = CLOSING_MAX_TOKENS if closing else QUESTION_MAX_TOKENS
+        if end_now or state.next_is_closing:
+            acknowledged = self._acknowledge and not history[-1].skipped
+            said = self._acknowledgement(session, history).text if acknowledged else ""
+            yield " ".join(filter(None, [said, ENDED if end_now else CLOSING]))
+            self._replied(session, history)
+            return
+        prompt = interview_messages(session, history)
         said = ""
-        if self._acknowledge and not closing:
+        if self._acknowledge:
             # Spoken now, while the model writes the question: it needs no model.
             ack = None if history[-1].skipped else self._acknowledgement(session, history)
             said = MOVING_ON if ack is None else ack.text
@@ -270,13 +280,15 @@ class InterviewEngine:
                 self._replied(session, history)
                 return
             yield f"{said} "
-        plan = reply_plan(session, history, prompt, closing=closing, said=said)
+        plan = reply_plan(session, history, prompt, said=said)
         if said:
             # The model continues the message from it (llama.cpp and vLLM continue a final
             # assistant message), so what is stored, "acknowledgement question", is what it
             # read: the next turn's prompt is still this one plus what was added.
             prompt.append(ChatMessage("assistant", said))
-        model = self.llm.stream_chat(prompt, max_tokens=max_tokens, conversation=session.public_id)
+        model = self.llm.stream_chat(
+            prompt, max_tokens=QUESTION_MAX_TOKENS, conversation=session.public_id
+        )
         # First words first: when two interviews' answers end together, the two cores give
         # one reply its first spoken unit at full speed, then the other, instead of both at
         # half speed; the rest of each reply is computed alongside while the first is spoken.
@@ -457,13 +469,12 @@ def reply_plan(
     history: Sequence[MessageRecord],
     prompt: Sequence[ChatMessage],
     *,
-    closing: bool,
     said: str = "",
 ) -> ReplyPlan:
     """What the next interviewer message must be (``reply_guard``): a question on the
-    planned topic, or the closing line; and what it must not read out: the CV, the job
-    description and this turn's note in ``prompt`` (not the system prompt's role line, which
-    a good welcome repeats; the answer itself is judged separately)."""
+    planned topic (the closing line is composed: ``CLOSING``); and what it must not read out:
+    the CV, the job description and this turn's note in ``prompt`` (not the system prompt's
+    role line, which a good welcome repeats; the answer itself is judged separately)."""
     asked = interview_state(session, history).asked
     answer = history[-1].content if history and history[-1].role == "user" else None
     note = prompt[-1].content.split(ANSWER_LABEL, 1)[0]
@@ -472,7 +483,7 @@ def reply_plan(
     return ReplyPlan(
         answer=answer,
         documents=(session.cv_text, session.job_description_text, note),
-        question=None if closing else _unasked_plain_question(session, asked + 1, earlier),
+        question=_unasked_plain_question(session, asked + 1, earlier),
         greeting=greeting,
         said=said,
         asked=earlier,

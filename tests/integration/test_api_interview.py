@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import re
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from server.ai.llm import ChatMessage
 from server.errors import AIOutputError, AIServiceError
 from server.feedback.notes import NOTES_CONVERSATION
 from server.feedback.questions import asked
+from server.services.interview import CLOSING
 from server.services.plans import PLANS
 from server.services.sessions import NewSession
 from server.settings import Settings
@@ -75,7 +77,7 @@ async def test_prompt_is_append_only(
     sid = await _new(client, sample_cv, sample_jd, questions=3)
     await run_interview(client, sid, substantive_answers(3))
     calls = fake_llm.chat_calls
-    assert len(calls) == 3  # the opening is fixed text: no model call
+    assert len(calls) == 2  # the opening and the closing are composed: no model call
     # While the candidate reads it, the model reads the interview so far: a prefix of the
     # first reply's prompt.
     read_ahead = fake_llm.prefill_calls[0]
@@ -90,8 +92,13 @@ async def test_prompt_is_append_only(
     # A reply to an answer is the model continuing the acknowledgement composed from it.
     assert calls[0][-1] == ChatMessage("assistant", "You mentioned FastAPI and latency.")
     assert "Ask question 2 of 3" in calls[0][-2].content
-    assert "Do not ask another question" in calls[2][-1].content  # the closing: no acknowledgement
     assert set(fake_llm.conversations) == {sid}  # every request names its interview
+    # The closing: the last answer acknowledged, then the fixed line (nothing the model wrote).
+    messages = (await client.get(f"/api/sessions/{sid}")).json()["messages"]
+    closing = messages[-1]
+    assert closing["is_closing"] and closing["content"].endswith(CLOSING), closing
+    named = re.findall(r"[A-Z][A-Za-z]+", closing["content"].removesuffix(CLOSING))[1:]
+    assert named and all(word in messages[-2]["content"] for word in named), closing
 
 
 async def test_an_interviewer_reply_out_of_role_is_never_stored(

@@ -111,13 +111,21 @@ def test_consecutive_acknowledgements_open_differently() -> None:
     assert again.text.split()[0] == openings[0]
 
 
-def test_a_thin_answer_has_a_follow_up_in_a_wording_not_asked_yet() -> None:
-    ack = acknowledge("Fine.", terms=TERMS)
-    first = ack.follow_up([])
-    assert ack.thin and first is not None and first.endswith("?")
-    second = ack.follow_up([first])
-    assert second is not None and second != first
-    assert ack.follow_up([first, second]) is None
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Fine.",
+        "Kafka, Redis, PostgreSQL, outbox, idempotency keys, Kubernetes, Terraform, Grafana.",
+    ],
+)
+def test_a_thin_answer_has_a_follow_up_in_a_wording_not_asked_yet(answer: str) -> None:
+    ack = acknowledge(answer, terms=TERMS)
+    asked: list[str] = []
+    # Four thin answers in one interview each get a follow-up in a wording of their own.
+    while (follow_up := ack.follow_up(asked)) is not None:
+        assert follow_up.endswith("?") and follow_up not in asked
+        asked.append(follow_up)
+    assert ack.thin and len(asked) >= 4
     full = acknowledge(
         "At Ledgerline I moved event delivery from cron jobs to Kafka consumers, which cut "
         "the delay from four minutes to about ten seconds.",

@@ -208,12 +208,12 @@ def test_plain_questions_follow_the_topic_plan(mode: str) -> None:
 def test_the_plan_keeps_the_note_and_documents_from_being_read_out_but_not_the_role() -> None:
     session, history = interview_records(["I built the billing service."])
     prompt = interview_messages(session, [])  # the opening turn
-    guard = Guard(reply_plan(session, [], prompt, closing=False))
+    guard = Guard(reply_plan(session, [], prompt))
     role = f"for the role of {session.job_title} at {session.company_name}"
     assert guard.slip(f"Welcome to your spoken mock interview {role}.") is None
     assert guard.slip("The candidate has just joined, welcome them by role and company.")
     assert guard.slip(f"{session.job_description_text}")
-    plan = reply_plan(session, history, interview_messages(session, history), closing=False)
+    plan = reply_plan(session, history, interview_messages(session, history))
     assert plan.answer == "I built the billing service." and plan.question == plain_question(
         session, 2
     )
@@ -334,6 +334,6 @@ def test_the_fallback_is_a_plain_question_not_asked_yet() -> None:
     planned = plain_question(session, 2)
     asked_before = dataclasses.replace(history[0], content=f"Welcome. {planned}")
     prompt = interview_messages(session, [asked_before, history[1]])
-    plan = reply_plan(session, [asked_before, history[1]], prompt, closing=False)
+    plan = reply_plan(session, [asked_before, history[1]], prompt)
     assert plan.question is not None and plan.question != planned
     assert not asks_again(plan.question, [planned])
