@@ -29,6 +29,7 @@ from server.services.prompts import (
     interview_messages,
     opening_message,
     plain_question,
+    question_requirement,
     welcome,
 )
 from server.services.reply_guard import ACKNOWLEDGEMENT, ReplyPlan, asks_again, guard_reply
@@ -484,6 +485,7 @@ def reply_plan(
         answer=answer,
         documents=(session.cv_text, session.job_description_text, note),
         question=_unasked_plain_question(session, asked + 1, earlier),
+        quotable=question_requirement(session, asked + 1),
         greeting=greeting,
         said=said,
         asked=earlier,

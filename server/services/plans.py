@@ -10,6 +10,7 @@ describes each plan and policy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, get_args
 
@@ -47,6 +48,16 @@ DIFFICULTY_LABELS: Final[dict[Difficulty, str]] = {
 class Topic:
     focus: str  # the instruction to the model
     plain: str  # the plain question; ``{role}`` and ``{company}`` come from the session
+    on_requirement: Topic | None = None
+    """The topic on one of the job's requirement lines (``{requirement}``; ``requirement_for``
+    says which), asked when the job description lists any; else this generic one."""
+
+
+ASK_ABOUT_REQUIREMENT = Topic(
+    'this requirement from the job description: "{requirement}"; name it and ask how they '
+    "have met it, with one real example",
+    "The role asks for this: {requirement}. Where have you done that, and how did it go?",
+)
 
 
 CLOSING = Topic(
@@ -66,6 +77,7 @@ PLANS: Final[dict[Mode, tuple[Topic, ...]]] = {
             "used it",
             "Which skill from the {role} job description have you used the most, and how did "
             "you use it?",
+            on_requirement=ASK_ABOUT_REQUIREMENT,
         ),
         Topic(
             "one project or achievement from their CV; name it and ask what they did and the "
@@ -88,6 +100,12 @@ PLANS: Final[dict[Mode, tuple[Topic, ...]]] = {
             "would solve it",
             "Imagine an important service at {company} gets slow under load. How would you "
             "find the cause and fix it?",
+            on_requirement=Topic(
+                'a realistic problem in this part of the role: "{requirement}"; describe it in '
+                "one sentence and ask how they would solve it",
+                "Imagine this is your job at {company}: {requirement}. What problem would you "
+                "expect first there, and how would you handle it?",
+            ),
         ),
         Topic(
             "a time something went wrong or they got critical feedback, and what they learned",
@@ -98,6 +116,7 @@ PLANS: Final[dict[Mode, tuple[Topic, ...]]] = {
             "a requirement in the job description not discussed yet; name it and ask about it",
             "Which requirement of the {role} role have we not talked about yet, and how do you "
             "meet it?",
+            on_requirement=ASK_ABOUT_REQUIREMENT,
         ),
     ),
     "behavioural": (
@@ -150,6 +169,7 @@ PLANS: Final[dict[Mode, tuple[Topic, ...]]] = {
             "real project",
             "Which skill from the {role} job description do you know best, and how did you use "
             "it on a real project?",
+            on_requirement=ASK_ABOUT_REQUIREMENT,
         ),
         Topic(
             "a technical decision they made and its trade-offs; ask what they weighed",
@@ -179,12 +199,19 @@ PLANS: Final[dict[Mode, tuple[Topic, ...]]] = {
             "reliability or security risks in this role's systems; ask how they would handle one",
             "What could go wrong with the systems a {role} at {company} works on, and how would "
             "you guard against it?",
+            on_requirement=Topic(
+                'what could go wrong in this part of the role: "{requirement}"; ask how they '
+                "would guard against it",
+                "Think of this part of the role: {requirement}. What could go wrong there, and "
+                "how would you guard against it?",
+            ),
         ),
         Topic(
             "a requirement in the job description not discussed yet; name it and ask how they "
             "meet it",
             "Which requirement of the {role} role have we not talked about yet, and how do you "
             "meet it?",
+            on_requirement=ASK_ABOUT_REQUIREMENT,
         ),
     ),
     "system_design": (
@@ -247,6 +274,21 @@ def topic(mode: Mode, number: int, total: int) -> Topic:
         return CLOSING
     plan = PLANS[mode]
     return plan[(number - 1) % len(plan)]
+
+
+def requirement_for(
+    mode: Mode, number: int, total: int, requirements: Sequence[str]
+) -> tuple[Topic, str]:
+    """Question ``number``'s topic, and the job requirement line it is about ("" if none).
+
+    The j-th topic of the interview that can be on a requirement takes the job's j-th line
+    (round again past the end), so every such question names a different one. Decided by the
+    session alone, so the prompt of every turn stays the same (append-only)."""
+    planned = topic(mode, number, total)
+    if not requirements or planned.on_requirement is None:
+        return planned, ""
+    earlier = sum(1 for k in range(1, number) if topic(mode, k, total).on_requirement)
+    return planned.on_requirement, requirements[earlier % len(requirements)]
 
 
 def follows_up(difficulty: Difficulty) -> bool:

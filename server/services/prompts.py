@@ -12,11 +12,18 @@ the answer ends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from server.ai.llm import ChatMessage
+from server.feedback.evidence import job_requirements
 from server.repositories.records import MessageRecord, SessionRecord
-from server.services.plans import MODE_BRIEF, STYLE, topic
+from server.services.plans import (
+    MODE_BRIEF,
+    STYLE,
+    Topic,
+    requirement_for,
+)
 
 MAX_DOC_CHARS = 6_000  # per document; keeps CV + JD well inside the model's context
 
@@ -56,9 +63,41 @@ The candidate's CV:
 >>>"""
 
 
+def _topic(session: SessionRecord, number: int) -> tuple[Topic, str]:
+    """Question ``number``'s topic, and the job requirement line it names ("" if none)."""
+    planned, requirement = requirement_for(
+        session.interview_mode,
+        number,
+        session.question_target,
+        job_requirements(session.job_description_text),
+    )
+    return planned, _spoken(requirement)
+
+
+def _spoken(requirement: str, max_words: int = 18) -> str:
+    """A requirement line as said mid-sentence: without its asides in brackets, a capital that
+    only started the line lowered, and a long line cut at the clause nearest ``max_words``."""
+    requirement = re.sub(r"\s*\([^()]*\)", "", requirement)  # asides read badly aloud
+    words = requirement.split()
+    if len(words) > max_words:
+        cut = " ".join(words[:max_words])
+        clause = max(cut.rfind(","), cut.rfind(";"), cut.rfind(" - "))
+        requirement = cut[:clause] if clause > len(cut) // 2 else cut
+    requirement = requirement.strip().rstrip(".;,:")
+    if len(requirement) > 1 and requirement[0].isupper() and requirement[1].islower():
+        requirement = requirement[0].lower() + requirement[1:]
+    return requirement
+
+
+def question_requirement(session: SessionRecord, number: int) -> str:
+    """The job requirement line question ``number`` names, or ""."""
+    return _topic(session, number)[1]
+
+
 def question_focus(session: SessionRecord, number: int) -> str:
     """What question ``number`` is about, as an instruction to the model (``plans.py``)."""
-    return topic(session.interview_mode, number, session.question_target).focus
+    planned, requirement = _topic(session, number)
+    return planned.focus.format(requirement=requirement)
 
 
 def welcome(session: SessionRecord) -> str:
@@ -78,8 +117,10 @@ def opening_message(session: SessionRecord) -> str:
 
 def plain_question(session: SessionRecord, number: int) -> str:
     """Question ``number`` as a plain question on its planned topic."""
-    plain = topic(session.interview_mode, number, session.question_target).plain
-    return plain.format(role=session.job_title, company=session.company_name)
+    planned, requirement = _topic(session, number)
+    return planned.plain.format(
+        role=session.job_title, company=session.company_name, requirement=requirement
+    )
 
 
 def _note_for_question(session: SessionRecord, number: int) -> str:

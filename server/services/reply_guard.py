@@ -162,6 +162,7 @@ class ReplyPlan:
     greeting: str  # the plain first sentence: a welcome (opening) or an acknowledgement
     said: str = ""  # already said before the model's text: the answer's acknowledgement
     asked: tuple[str, ...] = ()  # the questions asked so far in this interview: never again
+    quotable: str = ""  # the job requirement line this question is about: it may be quoted
 
     def fallback(self, *, spoken: str) -> str:
         """What to add after ``spoken`` (possibly nothing said yet) to finish the turn."""
@@ -199,7 +200,9 @@ class Guard:
     def __init__(self, plan: ReplyPlan) -> None:
         self._answer = _ngrams(_words(plan.answer or ""), ECHO_RUN)
         self._answer_long = _ngrams(_words(plan.answer or ""), ECHO_LONG_RUN)
-        self._documents = set().union(*(_ngrams(_words(d), DOCUMENT_RUN) for d in plan.documents))
+        self._documents = set().union(
+            *(_ngrams(_words(d), DOCUMENT_RUN) for d in plan.documents)
+        ) - _ngrams(_words(plan.quotable), DOCUMENT_RUN)
         self._asked = plan.asked
 
     def slip(self, sentence: str) -> str | None:

@@ -117,9 +117,12 @@ async def test_an_interviewer_reply_out_of_role_is_never_stored(
     assert response.status_code == 201, response.text
     reply = response.json()["reply"]
     session = (await client.get(f"/api/sessions/{sid}")).json()
-    planned = PLANS["mixed"][1].plain.format(role=session["job_title"])
-    # The acknowledgement composed from the answer, then the planned question.
-    assert reply["content"] == f"You mentioned Django and FastAPI. {planned}"
+    # The acknowledgement composed from the answer, then the planned question: on the job
+    # description's first requirement line (plans.py).
+    assert reply["content"] == (
+        "You mentioned Django and FastAPI. The role asks for this: design, build and operate "
+        "Python services backed by PostgreSQL. Where have you done that, and how did it go?"
+    )
     assert reply["question_number"] == 2
     assert fake_llm.chat_streams_finished == 0  # the echo was closed, not read to the end
     assert session["messages"][-1]["content"] == reply["content"]
