@@ -82,7 +82,7 @@ PRAISE = re.compile(
     re.IGNORECASE,
 )
 NAMES_A_GAP = re.compile(
-    r"\b(?:brief|short|list|terms|example|specific|result|detail|more)\b", re.IGNORECASE
+    r"\b(?:brief(?:ly)?|short|list|terms|example|specific|result|detail|more)\b", re.IGNORECASE
 )
 _WORD = re.compile(r"[a-z][a-z0-9'+#.-]*")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

@@ -208,10 +208,15 @@ _EMPTY_WORDS = frozenset(
 def _salient(text: str) -> str:
     """One word of ``text`` that says what it was about ("hiking", "communication"): a name
     if it has one, else its rarest long word (rare in general English: common_words)."""
-    words = [w.strip(".,;:!?\"'()") for w in text.split()]
+    tokens = text.split()
+    words = [w.strip(".,;:!?\"'()") for w in tokens]
+    # A capital inside a sentence is a name ("Leeds"); one after a full stop starts a sentence
+    # ("Then"), and a function word is never what an answer was about.
     names = [
         w for i, w in enumerate(words)
-        if i and w[:1].isupper() and w.isalpha() and len(w) > 2 and words[i - 1][-1:] not in ".!?"
+        if i and w[:1].isupper() and w.isalpha() and len(w) > 2
+        and tokens[i - 1][-1:] not in ".!?" and w.lower() not in FUNCTION_WORDS
+        and w.lower() not in _EMPTY_WORDS
     ]  # fmt: skip
     if names:
         return names[0]

@@ -67,6 +67,13 @@ PRAISE = re.compile(r"great|impressive|excellent|good|nice|well done|perfect|str
             "named",
             ["Alps"],
         ),
+        (
+            # A capital after a full stop only starts a sentence: "Then" is no name.
+            "First I would check the numbers are real and not a tracking problem. Then I would "
+            "split the drop by platform and look at the funnel in Looker.",
+            "named",
+            ["Looker"],
+        ),
     ],
 )
 def test_an_acknowledgement_names_what_was_said_or_what_was_missing(
