@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import io
 import os
 import socket
@@ -39,8 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
+from server.container import load_speech  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.voice.engines import SpeechEngines, load_speech_engines  # noqa: E402
+from server.voice.engines import SpeechEngines  # noqa: E402
 from tests.e2e.test_browser import CHROMIUM_ARGS  # noqa: E402
 from tests.e2e.test_voice_room import SPEAK_INTO_MIC  # noqa: E402
 from tests.helpers import wait_for_js  # noqa: E402
@@ -130,13 +132,10 @@ def _spoken_wav_base64(speech: SpeechEngines, text: str) -> str:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     speech = asyncio.run(
-        load_speech_engines(
-            stt_model_dir=None,
-            stt_device="cpu",
-            stt_compute_type="int8",
-            stt_beam_size=1,
-            tts_voice_path=None,
-            cpu_threads=2,
+        load_speech(
+            dataclasses.replace(
+                Settings(), stt_beam_size=1, turn_model="off", stt_second_pass=False
+            )
         )
     )
     spoken = _spoken_wav_base64(

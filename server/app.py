@@ -5,7 +5,6 @@ Tests pass fakes for the engines (``llm=...``); production builds the real ones 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,26 +12,23 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from server.ai.llm import ChatModel, OpenAIChatModel
-from server.container import Services, build_services
-from server.database import migrate
+from server.ai.llm import ChatModel
+from server.container import open_container
 from server.edge import EdgeMiddleware
 from server.errors import AppError
-from server.feedback.notes import NOTES_CONVERSATION
 from server.owner import OwnerMiddleware, OwnerSigner
 from server.routes.api import SessionController
+from server.routes.dependencies import DEPENDENCIES
 from server.routes.my_data import MyDataController
 from server.routes.pages import PageController, static_files_router, template_config
-from server.routes.voice import VoiceConnections, voice_socket
-from server.services.quotas import SocketCaps
+from server.routes.voice import voice_socket
 from server.settings import Settings
-from server.voice.engines import SpeechEngines, load_speech_engines
+from server.voice.engines import SpeechEngines
 
 logger = logging.getLogger(__name__)
 
@@ -85,84 +81,13 @@ def _unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any
 
 
 @asynccontextmanager
-async def _engines(app: Litestar) -> AsyncIterator[None]:
-    """Migrate, then start the LLM (embedded unless a base URL is set) and build the services."""
-    settings: Settings = app.state.settings
-    llm: ChatModel | None = app.state.get("llm")
-    embedded = None
-    if settings.migrate_on_startup:
-        await migrate()
-    speech_loading = None
-    if app.state.get("speech") is None and settings.load_speech_models:
-        # Whisper/Piper/Silero load in worker threads while the LLM starts.
-        speech_loading = asyncio.create_task(
-            load_speech_engines(
-                stt_model_dir=settings.stt_model_dir or None,
-                stt_model=settings.stt_model,
-                models_dir=settings.models_dir,
-                stt_keep_fillers=settings.stt_keep_fillers,
-                second_pass_model=settings.stt_second_pass_model
-                if settings.stt_second_pass
-                else None,
-                turn_model=settings.turn_model != "off",
-                stt_device=settings.stt_device,
-                stt_compute_type=settings.stt_compute_type,
-                stt_beam_size=settings.stt_beam_size,
-                tts_voice_path=settings.tts_voice_path or None,
-                cpu_threads=settings.llm_threads,
-            )
-        )
-    if llm is None:
-        if settings.embedded_llm:
-            from server.ai.embedded import start_embedded_llm
-
-            embedded = await start_embedded_llm(settings)
-            llm = OpenAIChatModel(
-                base_url=embedded.base_url,
-                api_key="",
-                model=settings.llm_profile,
-                timeout_s=settings.llm_timeout_s,
-                max_retries=settings.llm_max_retries,
-                reply_timeout_s=settings.llm_reply_timeout_s,
-                prefill=settings.llm_prefill,
-                slots=embedded.slots,
-                dedicated_slots=(NOTES_CONVERSATION,),
-            )
-        else:
-            llm = OpenAIChatModel(
-                base_url=settings.llm_base_url,
-                api_key=settings.llm_api_key,
-                model=settings.llm_model,
-                timeout_s=settings.llm_timeout_s,
-                max_retries=settings.llm_max_retries,
-                reply_timeout_s=settings.llm_reply_timeout_s,
-                prefill=settings.llm_prefill,
-            )
-    app.state.services = build_services(settings, llm)
-    if speech_loading is not None:
-        app.state.speech = await speech_loading
-    app.state.voice_connections = VoiceConnections(
-        SocketCaps(per_owner=settings.max_voice_per_owner, total=settings.max_voice_connections)
-    )
-    try:
+async def _container(app: Litestar) -> AsyncIterator[None]:
+    """The composition root (``server.container``), open while the app serves."""
+    async with open_container(
+        app.state.settings, llm=app.state.get("llm"), speech=app.state.get("speech")
+    ) as services:
+        app.state.services = services
         yield
-    finally:
-        if isinstance(llm, OpenAIChatModel) and app.state.get("llm") is None:
-            await llm.aclose()
-        if embedded is not None:
-            embedded.stop()
-
-
-def _provide_services(state: State) -> Services:
-    services: Services = state.services
-    return services
-
-
-def _provide_owner(request: Request[Any, Any, Any]) -> str:
-    # The API is guarded (``require_owner``). A page loaded by a newcomer from another site
-    # gets no identity (``OwnerMiddleware``): it is shown as to a visitor who owns nothing.
-    owner_id: str | None = request.state.owner_id
-    return owner_id or ""
 
 
 def create_app(
@@ -183,10 +108,7 @@ def create_app(
             static_files_router(),
         ],
         template_config=template_config(),
-        dependencies={
-            "services": Provide(_provide_services, sync_to_thread=False),
-            "owner_id": Provide(_provide_owner, sync_to_thread=False),
-        },
+        dependencies=DEPENDENCIES,
         middleware=[
             DefineMiddleware(EdgeMiddleware, allowed_hosts=settings.allowed_hosts),
             DefineMiddleware(OwnerMiddleware, signer=signer, secure=settings.secure_cookies),
@@ -196,7 +118,7 @@ def create_app(
             HTTPException: _http_error,
             Exception: _unexpected_error,
         },
-        lifespan=[_engines],
+        lifespan=[_container],
         state=State({"settings": settings, "llm": llm, "speech": speech}),
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         openapi_config=OpenAPIConfig(

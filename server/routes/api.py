@@ -9,9 +9,10 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 
-from server.container import Services
 from server.errors import AIServiceError, NotFound
+from server.feedback.service import FeedbackService
 from server.owner import require_owner
+from server.repositories.records import SessionRecord
 from server.routes.ranges import ranged_response
 from server.routes.schemas import (
     AnswerIn,
@@ -28,7 +29,11 @@ from server.routes.schemas import (
     SessionSummaryOut,
     TurnOut,
 )
-from server.services.sessions import NewSession
+from server.services.corrections import CorrectionService
+from server.services.interview import InterviewEngine
+from server.services.recordings import RecordingService
+from server.services.sessions import NewSession, SessionService
+from server.settings import Settings
 
 
 class SessionController(Controller):
@@ -39,7 +44,8 @@ class SessionController(Controller):
     @post("/", summary="Create an interview session")
     async def create_session(
         self,
-        services: NamedDependency[Services],
+        sessions: NamedDependency[SessionService],
+        interview: NamedDependency[InterviewEngine],
         owner_id: NamedDependency[str],
         data: Annotated[CreateSessionForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> SessionOut:
@@ -47,7 +53,7 @@ class SessionController(Controller):
         # Browsers send an empty file part when no file was chosen.
         if data.cv_file is not None and not data.cv_file.filename and not cv_file:
             cv_file = None
-        session = await services.sessions.create(
+        session = await sessions.create(
             owner_id,
             NewSession(
                 job_title=data.job_title,
@@ -61,39 +67,37 @@ class SessionController(Controller):
                 difficulty=data.difficulty,
             ),
         )
-        state = await services.interview.state(session)
-        return SessionOut.of(session, [], state)
+        return SessionOut.of(session, [], await interview.state(session))
 
     @get("/", summary="List my sessions, newest first")
     async def list_sessions(
-        self, services: NamedDependency[Services], owner_id: NamedDependency[str]
+        self, sessions: NamedDependency[SessionService], owner_id: NamedDependency[str]
     ) -> list[SessionSummaryOut]:
-        return [SessionSummaryOut.of(s) for s in await services.sessions.list_owned(owner_id)]
+        return [SessionSummaryOut.of(s) for s in await sessions.list_owned(owner_id)]
 
     @get("/{session_id:str}", summary="One session with its transcript and progress")
     async def get_session(
         self,
-        services: NamedDependency[Services],
-        owner_id: NamedDependency[str],
-        session_id: FromPath[str],
+        session: NamedDependency[SessionRecord],
+        sessions: NamedDependency[SessionService],
+        interview: NamedDependency[InterviewEngine],
+        recordings: NamedDependency[RecordingService],
     ) -> SessionOut:
-        session = await services.sessions.get(session_id, owner_id)
-        messages = await services.sessions.messages_of(session)
         return SessionOut.of(
             session,
-            messages,
-            await services.interview.state(session),
-            with_audio=await services.recordings.recorded_message_ids(session),
+            await sessions.messages_of(session),
+            await interview.state(session),
+            with_audio=await recordings.recorded_message_ids(session),
         )
 
     @delete("/{session_id:str}", summary="Delete a session with its messages and feedback")
     async def delete_session(
         self,
-        services: NamedDependency[Services],
+        sessions: NamedDependency[SessionService],
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> None:
-        await services.sessions.delete(session_id, owner_id)
+        await sessions.delete(session_id, owner_id)
 
     @post(
         "/{session_id:str}/next",
@@ -101,34 +105,31 @@ class SessionController(Controller):
         summary="The interviewer's next message (first question, or a retry after a model error)",
     )
     async def next_message(
-        self,
-        services: NamedDependency[Services],
-        owner_id: NamedDependency[str],
-        session_id: FromPath[str],
+        self, session: NamedDependency[SessionRecord], interview: NamedDependency[InterviewEngine]
     ) -> TurnOut:
-        session = await services.sessions.get(session_id, owner_id)
-        reply = await services.interview.next_message(session)
-        state = await services.interview.state(session)
+        reply = await interview.next_message(session)
+        state = await interview.state(session)
         return TurnOut(answer=None, reply=MessageOut.of(reply), progress=ProgressOut.of(state))
 
     @post("/{session_id:str}/answers", summary="Answer by text; returns the interviewer's reply")
     async def answer(
         self,
-        services: NamedDependency[Services],
-        owner_id: NamedDependency[str],
-        session_id: FromPath[str],
+        session: NamedDependency[SessionRecord],
+        interview: NamedDependency[InterviewEngine],
+        sessions: NamedDependency[SessionService],
+        settings: NamedDependency[Settings],
         data: JSONBody[AnswerIn],
     ) -> TurnOut:
-        session = await services.sessions.get(session_id, owner_id)
-        answer = await services.interview.submit_answer(
-            session, data.text, max_chars=services.settings.max_answer_chars
+        answer = await interview.submit_answer(
+            session, data.text, max_chars=settings.max_answer_chars
         )
         try:
-            reply = await services.interview.next_message(session)
+            reply = await interview.next_message(session)
         except AIServiceError as err:
-            err.details.update(answer_saved=True, retry=f"POST {self.path}/{session_id}/next")
+            retry = f"POST {self.path}/{session.public_id}/next"
+            err.details.update(answer_saved=True, retry=retry)
             raise
-        state = await services.interview.state(await services.sessions.get(session_id, owner_id))
+        state = await interview.state(await sessions.get(session.public_id, session.owner_id))
         return TurnOut(
             answer=MessageOut.of(answer), reply=MessageOut.of(reply), progress=ProgressOut.of(state)
         )
@@ -139,18 +140,18 @@ class SessionController(Controller):
     )
     async def skip(
         self,
-        services: NamedDependency[Services],
-        owner_id: NamedDependency[str],
-        session_id: FromPath[str],
+        session: NamedDependency[SessionRecord],
+        interview: NamedDependency[InterviewEngine],
+        sessions: NamedDependency[SessionService],
     ) -> TurnOut:
-        session = await services.sessions.get(session_id, owner_id)
-        skipped = await services.interview.skip_question(session)
+        skipped = await interview.skip_question(session)
         try:
-            reply = await services.interview.next_message(session)
+            reply = await interview.next_message(session)
         except AIServiceError as err:
-            err.details.update(answer_saved=True, retry=f"POST {self.path}/{session_id}/next")
+            retry = f"POST {self.path}/{session.public_id}/next"
+            err.details.update(answer_saved=True, retry=retry)
             raise
-        state = await services.interview.state(await services.sessions.get(session_id, owner_id))
+        state = await interview.state(await sessions.get(session.public_id, session.owner_id))
         return TurnOut(
             answer=MessageOut.of(skipped),
             reply=MessageOut.of(reply),
@@ -163,30 +164,28 @@ class SessionController(Controller):
     )
     async def correct_answer(
         self,
-        services: NamedDependency[Services],
+        corrections: NamedDependency[CorrectionService],
+        recordings: NamedDependency[RecordingService],
+        session: NamedDependency[SessionRecord],
         owner_id: NamedDependency[str],
-        session_id: FromPath[str],
         message_id: FromPath[int],
         data: JSONBody[CorrectionIn],
     ) -> CorrectionOut:
-        correction = await services.corrections.correct_answer(
-            session_id, owner_id, message_id, data.text
+        correction = await corrections.correct_answer(
+            session.public_id, owner_id, message_id, data.text
         )
-        recorded = await services.recordings.recorded_message_ids(
-            await services.sessions.get(session_id, owner_id)
-        )
+        recorded = await recordings.recorded_message_ids(session)
         return CorrectionOut.of(correction, has_audio=message_id in recorded)
 
     @post("/{session_id:str}/end", status_code=200, summary="End the interview now")
     async def end(
         self,
-        services: NamedDependency[Services],
-        owner_id: NamedDependency[str],
-        session_id: FromPath[str],
+        session: NamedDependency[SessionRecord],
+        interview: NamedDependency[InterviewEngine],
+        sessions: NamedDependency[SessionService],
     ) -> TurnOut:
-        session = await services.sessions.get(session_id, owner_id)
-        closing = await services.interview.end(session)
-        state = await services.interview.state(await services.sessions.get(session_id, owner_id))
+        closing = await interview.end(session)
+        state = await interview.state(await sessions.get(session.public_id, session.owner_id))
         return TurnOut(
             answer=None,
             reply=MessageOut.of(closing) if closing else None,
@@ -200,11 +199,11 @@ class SessionController(Controller):
     )
     async def create_feedback(
         self,
-        services: NamedDependency[Services],
+        feedback: NamedDependency[FeedbackService],
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> FeedbackOut:
-        report = await services.feedback.generate_report(session_id, owner_id)
+        report = await feedback.generate_report(session_id, owner_id)
         return FeedbackOut.of(session_id, report)
 
     @get(
@@ -213,20 +212,20 @@ class SessionController(Controller):
     )
     async def get_score(
         self,
-        services: NamedDependency[Services],
+        feedback: NamedDependency[FeedbackService],
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> ScoreOut:
-        return ScoreOut.of(session_id, await services.feedback.assess(session_id, owner_id))
+        return ScoreOut.of(session_id, await feedback.assess(session_id, owner_id))
 
     @get("/{session_id:str}/feedback", summary="The stored feedback report")
     async def get_feedback(
         self,
-        services: NamedDependency[Services],
+        feedback: NamedDependency[FeedbackService],
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> FeedbackOut:
-        report = await services.feedback.get_report(session_id, owner_id)
+        report = await feedback.get_report(session_id, owner_id)
         if report is None:
             raise NotFound("This session has no feedback yet.")
         return FeedbackOut.of(session_id, report)
@@ -239,12 +238,12 @@ class SessionController(Controller):
     async def answer_audio(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        recordings: NamedDependency[RecordingService],
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
         message_id: FromPath[int],
     ) -> Response[bytes]:
-        wav = await services.recordings.wav_of(session_id, owner_id, message_id)
+        wav = await recordings.wav_of(session_id, owner_id, message_id)
         return ranged_response(
             wav,
             request.headers.get("range"),
@@ -256,11 +255,11 @@ class SessionController(Controller):
     @get("/{session_id:str}/recording", summary="Whether this session keeps its answers' audio")
     async def get_recording(
         self,
-        services: NamedDependency[Services],
+        recordings: NamedDependency[RecordingService],
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> RecordingOut:
-        return RecordingOut.of(await services.recordings.settings_of(session_id, owner_id))
+        return RecordingOut.of(await recordings.settings_of(session_id, owner_id))
 
     @put(
         "/{session_id:str}/recording",
@@ -268,20 +267,20 @@ class SessionController(Controller):
     )
     async def set_recording(
         self,
-        services: NamedDependency[Services],
+        recordings: NamedDependency[RecordingService],
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
         data: JSONBody[RecordingIn],
     ) -> RecordingOut:
         return RecordingOut.of(
-            await services.recordings.set_record_audio(session_id, owner_id, data.record_audio)
+            await recordings.set_record_audio(session_id, owner_id, data.record_audio)
         )
 
     @delete("/{session_id:str}/recordings", summary="Delete every recording of this session")
     async def delete_recordings(
         self,
-        services: NamedDependency[Services],
+        recordings: NamedDependency[RecordingService],
         owner_id: NamedDependency[str],
         session_id: FromPath[str],
     ) -> None:
-        await services.recordings.delete_all(session_id, owner_id)
+        await recordings.delete_all(session_id, owner_id)

@@ -20,10 +20,15 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get
 from litestar.di import NamedDependency
 
-from server.container import Services
+from server.feedback.service import FeedbackService
 from server.owner import COOKIE_NAME, require_owner
 from server.routes.pages import report_pdf
 from server.routes.schemas import FeedbackOut, SessionOut
+from server.services.interview import InterviewEngine
+from server.services.recordings import RecordingService
+from server.services.reports import ReportView
+from server.services.sessions import SessionService
+from server.settings import Settings
 
 README = """Everything Viva holds about you, exported {when}.
 
@@ -52,17 +57,29 @@ class MyDataController(Controller):
     async def export(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        sessions: NamedDependency[SessionService],
+        interview: NamedDependency[InterviewEngine],
+        feedback: NamedDependency[FeedbackService],
+        recordings: NamedDependency[RecordingService],
+        settings: NamedDependency[Settings],
         owner_id: NamedDependency[str],
     ) -> Response[bytes]:
         files: list[tuple[str, bytes]] = []
-        summaries = sorted(await services.sessions.list_owned(owner_id), key=lambda s: s.created_at)
+        summaries = sorted(await sessions.list_owned(owner_id), key=lambda s: s.created_at)
         for number, summary in enumerate(summaries, 1):
             folder = f"{number:02d}-{summary.created_at:%Y-%m-%d}-{summary.public_id}"
             files += [
                 (f"{folder}/{name}", data)
                 for name, data in await _interview_files(
-                    request, services, owner_id, summary.public_id
+                    request,
+                    ReportView(
+                        await sessions.get(summary.public_id, owner_id),
+                        sessions,
+                        feedback,
+                        recordings,
+                        settings,
+                    ),
+                    interview,
                 )
             ]
         now = datetime.now(UTC)
@@ -85,11 +102,11 @@ class MyDataController(Controller):
 
     @delete("/", status_code=200, summary="Delete all my data, and forget me")
     async def delete_all(
-        self, services: NamedDependency[Services], owner_id: NamedDependency[str]
+        self, sessions: NamedDependency[SessionService], owner_id: NamedDependency[str]
     ) -> Response[dict[str, int]]:
-        summaries = await services.sessions.list_owned(owner_id)
+        summaries = await sessions.list_owned(owner_id)
         for summary in summaries:
-            await services.sessions.delete(summary.public_id, owner_id)
+            await sessions.delete(summary.public_id, owner_id)
         # The identity goes too: the next page load starts a new visitor.
         return Response(
             {"deleted_sessions": len(summaries)},
@@ -101,23 +118,23 @@ class MyDataController(Controller):
 
 
 async def _interview_files(
-    request: Request[Any, Any, Any], services: Services, owner_id: str, public_id: str
+    request: Request[Any, Any, Any], view: ReportView, interview: InterviewEngine
 ) -> list[tuple[str, bytes]]:
-    session = await services.sessions.get(public_id, owner_id)
-    messages = await services.sessions.messages_of(session)
-    recorded = await services.recordings.recorded_message_ids(session)
-    state = await services.interview.state(session)
+    session = view.session
+    messages = await view.sessions.messages_of(session)
+    recorded = await view.recordings.recorded_message_ids(session)
+    state = await interview.state(session)
     files = [("session.json", _json(SessionOut.of(session, messages, state, with_audio=recorded)))]
-    report = await services.feedback.report_of(session)
+    report = await view.feedback.report_of(session)
     if report is not None:
-        files.append(("feedback.json", _json(FeedbackOut.of(public_id, report))))
-        rendered = await report_pdf(request, services, owner_id, public_id)
+        files.append(("feedback.json", _json(FeedbackOut.of(session.public_id, report))))
+        rendered = await report_pdf(request, view)
         if rendered is not None:
             files.append(("report.pdf", rendered[1]))
     answers = [m for m in messages if m.role == "user"]
     for number, message in enumerate(answers, 1):
         if message.id in recorded:
-            wav = await services.recordings.wav_of(public_id, owner_id, message.id)
+            wav = await view.recordings.wav_of(session.public_id, session.owner_id, message.id)
             files.append((f"answer-{number}.wav", wav))
     return files
 

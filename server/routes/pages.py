@@ -14,23 +14,26 @@ from typing import Annotated, Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
-from server.container import Services
 from server.errors import NotFound
-from server.repositories.records import FeedbackRecord, MessageRecord, SessionRecord
+from server.repositories.records import SessionRecord
+from server.services.interview import InterviewEngine
 from server.services.plans import (
     DEFAULT_DIFFICULTY,
     DEFAULT_MODE,
     DIFFICULTY_LABELS,
     MODE_LABELS,
 )
-from server.services.reports import progress_chart, render_report_pdf, score_band
+from server.services.recordings import RecordingService
+from server.services.reports import ReportView, progress_chart, render_report_pdf
+from server.services.sessions import SessionService
+from server.settings import Settings
 from server.voice.protocol import Limits
 
 logger = logging.getLogger(__name__)
@@ -77,20 +80,16 @@ class PageController(Controller):
 
     @get("/", name="home")
     async def home(
-        self, services: NamedDependency[Services], owner_id: NamedDependency[str]
+        self, sessions: NamedDependency[SessionService], owner_id: NamedDependency[str]
     ) -> Template:
-        sessions = await services.sessions.list_owned(owner_id)
-        return _page(
-            "home.html",
-            "home",
-            sessions=sessions,
-            chart=progress_chart(sessions),
-        )
+        owned = await sessions.list_owned(owner_id)
+        return _page("home.html", "home", sessions=owned, chart=progress_chart(owned))
 
     @get("/new", name="new")
     async def new(
         self,
-        services: NamedDependency[Services],
+        sessions: NamedDependency[SessionService],
+        settings: NamedDependency[Settings],
         owner_id: NamedDependency[str],
         from_: Annotated[str | None, QueryParameter(name="from")] = None,
     ) -> Template:
@@ -99,10 +98,10 @@ class PageController(Controller):
         source: SessionRecord | None = None
         if from_:
             try:
-                source = await services.sessions.get(from_, owner_id)
+                source = await sessions.get(from_, owner_id)
             except NotFound:
                 logger.info("new-session form: ignored unknown ?from= id")
-        s = services.settings
+        s = settings
         return _page(
             "new.html",
             "new",
@@ -122,43 +121,32 @@ class PageController(Controller):
     @get("/sessions/{session_id:str}", name="room")
     async def room(
         self,
-        services: NamedDependency[Services],
-        owner_id: NamedDependency[str],
-        session_id: FromPath[str],
+        session: NamedDependency[SessionRecord],
+        sessions: NamedDependency[SessionService],
+        interview: NamedDependency[InterviewEngine],
+        recordings: NamedDependency[RecordingService],
+        settings: NamedDependency[Settings],
     ) -> Template:
-        session = await services.sessions.get(session_id, owner_id)
-        messages = await services.sessions.messages_of(session)
-        state = await services.interview.state(session)
         return _page(
             "room.html",
             "room",
             session=session,
-            messages=messages,
-            state=state,
-            max_answer_chars=services.settings.max_answer_chars,
-            voice_limits=Limits(max_answer_chars=services.settings.max_answer_chars),
-            server_records=services.recordings.server_records,
+            messages=await sessions.messages_of(session),
+            state=await interview.state(session),
+            max_answer_chars=settings.max_answer_chars,
+            voice_limits=Limits(max_answer_chars=settings.max_answer_chars),
+            server_records=recordings.server_records,
         )
 
     @get("/sessions/{session_id:str}/report", name="report")
-    async def report(
-        self,
-        services: NamedDependency[Services],
-        owner_id: NamedDependency[str],
-        session_id: FromPath[str],
-    ) -> Template:
-        context = await _report_context(services, owner_id, session_id)
-        return _page("report.html", "report", **context)
+    async def report(self, report_view: NamedDependency[ReportView]) -> Template:
+        return _page("report.html", "report", **await report_view.context())
 
     @get("/sessions/{session_id:str}/report.pdf", name="report_pdf", media_type="application/pdf")
     async def report_pdf(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        owner_id: NamedDependency[str],
-        session_id: FromPath[str],
+        self, request: Request[Any, Any, Any], report_view: NamedDependency[ReportView]
     ) -> Response[bytes]:
-        rendered = await report_pdf(request, services, owner_id, session_id)
+        rendered = await report_pdf(request, report_view)
         if rendered is None:
             raise NotFound("This interview has no feedback yet, so there is no PDF to download.")
         session, pdf = rendered
@@ -173,10 +161,10 @@ class PageController(Controller):
 
 
 async def report_pdf(
-    request: Request[Any, Any, Any], services: Services, owner_id: str, session_id: str
+    request: Request[Any, Any, Any], view: ReportView
 ) -> tuple[SessionRecord, bytes] | None:
     """The owner's report as a PDF (the page's template, ``for_pdf``); None without feedback."""
-    context = await _report_context(services, owner_id, session_id)
+    context = await view.context()
     if context["feedback"] is None:
         return None
     # The same template as the page; static files are read from disk, not over HTTP.
@@ -207,25 +195,3 @@ def _page(template: str, page: str, **context: Any) -> Template:
         context={"static_url": STATIC_URL, "page": page, "for_pdf": False, **context},
         headers={"Cache-Control": "no-store"},
     )
-
-
-async def _report_context(services: Services, owner_id: str, session_id: str) -> dict[str, Any]:
-    session = await services.sessions.get(session_id, owner_id)
-    messages: list[MessageRecord] = await services.sessions.messages_of(session)
-    report = await services.feedback.report_of(session)
-    feedback: FeedbackRecord | None = report.feedback if report else None
-    recorded = await services.recordings.recorded_message_ids(session)
-    answers = [m for m in messages if m.role == "user"]
-    return {
-        "session": session,
-        "messages": messages,
-        "feedback": feedback,
-        "out_of_date": report is not None and report.out_of_date,
-        "band": score_band(feedback.interview_score) if feedback else None,
-        "answered": bool(answers),
-        "max_answer_chars": services.settings.max_answer_chars,
-        "mode_label": MODE_LABELS[session.interview_mode],
-        "difficulty_label": DIFFICULTY_LABELS[session.difficulty],
-        # Answers with a recording to play, by message id: their number ("Play answer 2").
-        "answer_audio": {m.id: n for n, m in enumerate(answers, 1) if m.id in recorded},
-    }

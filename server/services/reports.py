@@ -15,7 +15,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from server.feedback.limits import Band, band_for
-from server.repositories.records import SessionSummary
+from server.feedback.service import FeedbackService
+from server.repositories.records import FeedbackRecord, MessageRecord, SessionRecord, SessionSummary
+from server.services.plans import DIFFICULTY_LABELS, MODE_LABELS
+from server.services.recordings import RecordingService
+from server.services.sessions import SessionService
+from server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -188,3 +193,35 @@ def _file_url_path(url: str) -> Path | None:
     if parts.scheme != "file":
         return None
     return Path(unquote(parts.path)).resolve()
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """What the report page (and its PDF, and the data export) shows of one owned interview."""
+
+    session: SessionRecord
+    sessions: SessionService
+    feedback: FeedbackService
+    recordings: RecordingService
+    settings: Settings
+
+    async def context(self) -> dict[str, Any]:
+        session = self.session
+        messages: list[MessageRecord] = await self.sessions.messages_of(session)
+        report = await self.feedback.report_of(session)
+        feedback: FeedbackRecord | None = report.feedback if report else None
+        recorded = await self.recordings.recorded_message_ids(session)
+        answers = [m for m in messages if m.role == "user"]
+        return {
+            "session": session,
+            "messages": messages,
+            "feedback": feedback,
+            "out_of_date": report is not None and report.out_of_date,
+            "band": score_band(feedback.interview_score) if feedback else None,
+            "answered": bool(answers),
+            "max_answer_chars": self.settings.max_answer_chars,
+            "mode_label": MODE_LABELS[session.interview_mode],
+            "difficulty_label": DIFFICULTY_LABELS[session.difficulty],
+            # Answers with a recording to play, by message id: their number ("Play answer 2").
+            "answer_audio": {m.id: n for n, m in enumerate(answers, 1) if m.id in recorded},
+        }

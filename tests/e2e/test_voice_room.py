@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import io
 import re
 import wave
@@ -25,8 +26,9 @@ from typing import Any
 
 import pytest
 
+from server.container import load_speech
 from server.settings import Settings
-from server.voice.engines import SpeechEngines, load_speech_engines
+from server.voice.engines import SpeechEngines
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _axe
 from tests.fakes import OPENING, FakeChatModel
 from tests.helpers import wait_for_js
@@ -138,13 +140,10 @@ def _wav(pcm16: bytes, sample_rate_hz: int, *, lead_s: float, tail_s: float) -> 
 @pytest.fixture(scope="module")
 def engines() -> SpeechEngines:
     return asyncio.run(
-        load_speech_engines(
-            stt_model_dir=None,
-            stt_device="cpu",
-            stt_compute_type="int8",
-            stt_beam_size=1,
-            tts_voice_path=None,
-            cpu_threads=2,
+        load_speech(
+            dataclasses.replace(
+                Settings(), stt_beam_size=1, turn_model="off", stt_second_pass=False
+            )
         )
     )
 

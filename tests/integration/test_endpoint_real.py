@@ -6,6 +6,7 @@ the test knows when an acknowledgement plays)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import pytest
 
 from bench.pauses import Policy, load_engines, render_item, simulate
 from bench.stt_audio import RENDERINGS, Renderer
+from server.container import load_speech
 from server.settings import Settings
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, resample, silence
-from server.voice.engines import SpeechEngines, load_speech_engines
+from server.voice.engines import SpeechEngines
 from server.voice_client import VoiceClient, create_sample_session
 from tests.fakes import FakeChatModel
 from tests.live import serve
@@ -63,15 +65,7 @@ def test_a_finished_answer_ends_at_its_pause_and_a_thinking_pause_is_waited_out(
 @pytest.fixture(scope="module")
 def engines() -> SpeechEngines:
     return asyncio.run(
-        load_speech_engines(
-            stt_model_dir=None,
-            stt_device="cpu",
-            stt_compute_type="int8",
-            stt_beam_size=5,
-            tts_voice_path=None,
-            cpu_threads=2,
-            turn_model=True,
-        )
+        load_speech(dataclasses.replace(Settings(), stt_beam_size=5, stt_second_pass=False))
     )
 
 

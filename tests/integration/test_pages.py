@@ -152,18 +152,16 @@ async def test_report_shows_six_of_ten(
     """The layout for a given score: 6/10, six filled circles, the 5–6 band."""
     session_id = await _finished_with_feedback(client, sample_cv, sample_jd)
     real = reports_module.score_band
-    import server.routes.pages as pages_module
-
     # Render the stored record as if it scored 6 (the rubric decides real scores).
-    original = pages_module._report_context
+    original = reports_module.ReportView.context
 
-    async def six(services: Any, owner_id: str, sid: str) -> dict[str, Any]:
-        context = await original(services, owner_id, sid)
+    async def six(view: reports_module.ReportView) -> dict[str, Any]:
+        context = await original(view)
         context["feedback"] = dataclasses.replace(context["feedback"], interview_score=6)
         context["band"] = real(6)
         return context
 
-    monkeypatch.setattr(pages_module, "_report_context", six)
+    monkeypatch.setattr(reports_module.ReportView, "context", six)
     html = (await client.get(f"/sessions/{session_id}/report")).text
     assert '<p class="score-value">6/10</p>' in html
     assert html.count('<span class="score-circle is-filled"></span>') == 6

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from server.ai.embedded import EmbeddedLlamaServer
+from server.container import load_speech
 from server.settings import Settings
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, resample
-from server.voice.engines import SpeechEngines, load_speech_engines
+from server.voice.engines import SpeechEngines
 from server.voice_client import VoiceClient, create_sample_session, spoken_turn
 from tests.integration.test_voice_models import word_error_rate
 from tests.live import serve
@@ -34,13 +35,10 @@ ANSWER = (
 @pytest.fixture(scope="module")
 def engines() -> SpeechEngines:
     return asyncio.run(
-        load_speech_engines(
-            stt_model_dir=None,
-            stt_device="cpu",
-            stt_compute_type="int8",
-            stt_beam_size=5,
-            tts_voice_path=None,
-            cpu_threads=2,
+        load_speech(
+            dataclasses.replace(
+                Settings(), stt_beam_size=5, turn_model="off", stt_second_pass=False
+            )
         )
     )
 
