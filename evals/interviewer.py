@@ -19,7 +19,8 @@ code that composes them, and the table prints, per interview and in all:
   the last one, and not an answer to a follow-up: one per question), the share followed by a
   follow-up (the same question asked deeper) on a realistic interview;
 - **requirement coverage of the plan**: the share of the job description's requirement lines
-  whose terms a question of the interview named;
+  whose terms the interviewer named when asking (its messages but their first sentence, the
+  welcome or the acknowledgement);
 - **first spoken unit**: its words, p50 (what the candidate hears first).
 
 ``--profile fast`` runs the 0.5B model; ``--only a,b`` some scripts; ``--json PATH`` writes the
@@ -133,6 +134,7 @@ class Row:
     mode: str
     replies: list[Reply] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)  # each message but its first sentence
     requirements: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -185,7 +187,7 @@ class Row:
 
     @property
     def coverage(self) -> float:
-        asked = content_words(" ".join(self.questions))
+        asked = content_words(" ".join(self.asked))
         covered = [req for req in self.requirements if content_words(req) & asked]
         return len(covered) / len(self.requirements) if self.requirements else 1.0
 
@@ -215,6 +217,7 @@ async def interview(client: Any, script: LabelledTranscript, mode: str, *, compa
     sid = created.json()["id"]
     opening = (await client.post(f"/api/sessions/{sid}/next")).json()["reply"]
     row.questions += [s for s in _SENTENCE.split(opening["content"]) if s.endswith("?")]
+    row.asked += _SENTENCE.split(opening["content"])[1:]
     number = opening["question_number"]
     for qa in script.qas:
         response = await client.post(f"/api/sessions/{sid}/answers", json={"text": qa.answer})
@@ -232,6 +235,7 @@ async def interview(client: Any, script: LabelledTranscript, mode: str, *, compa
             )
         )
         row.questions += [s for s in _SENTENCE.split(reply["content"]) if s.endswith("?")]
+        row.asked += _SENTENCE.split(reply["content"])[1:]
         number = reply["question_number"] or number
         if response.json()["progress"]["awaiting"] == "finished":
             break
