@@ -128,6 +128,7 @@ HOLD = "hold"
 # A clause shorter than this is held until the sentence goes on or ends: too short to judge,
 # and the speech stage waits for as many words anyway (``SentenceSplitter.first_clause_min_words``).
 RELEASE_WORDS = 5
+RELEASE_CONTENT_WORDS = 2
 ECHO_RUN = 4  # words copied in a row from the answer
 ECHO_LONG_RUN = 6  # a run this long is an echo however much else the sentence says
 DOCUMENT_RUN = 5  # words copied in a row from the CV, job description or instructions
@@ -182,7 +183,8 @@ def content_words(text: str) -> set[str]:
 def asks_again(sentence: str, asked: Sequence[str]) -> bool:
     """Whether ``sentence`` (or its beginning) is a question already asked: most of its content
     words come from one earlier question, and enough of them to tell; or most of its words, in
-    runs, are copied from one (a question all frame: "Take one of them and walk me through…")."""
+    runs, are copied from one (a question all frame: "Take one of them and walk me through…"),
+    or half of them with next to nothing of its own."""
     mine = content_words(sentence)
     words = _words(sentence)
     for question in asked:
@@ -190,8 +192,13 @@ def asks_again(sentence: str, asked: Sequence[str]) -> bool:
         if len(mine) >= REPEAT_MIN_CONTENT_WORDS and len(mine & theirs) >= REPEAT_SHARE * len(mine):
             return True
         if len(words) >= ECHO_LONG_RUN:
-            copied = _copied(words, _ngrams(_words(question), ECHO_RUN), ECHO_RUN)
-            if sum(copied) >= REPEAT_SHARE * len(words):
+            copied = sum(_copied(words, _ngrams(_words(question), ECHO_RUN), ECHO_RUN))
+            if copied >= REPEAT_SHARE * len(words):
+                return True
+            # Half of it copied, and nothing new said around the copy ("Could you explain a
+            # situation, your part, and the outcome?" after "…the situation, your part, and
+            # the outcome?"); a new topic in a shared frame names words of its own.
+            if copied >= COPIED_SHARE * len(words) and len(mine - theirs) <= 1:
                 return True
     return False
 
@@ -255,8 +262,12 @@ async def guard_reply(
             or _APOLOGY_START.match(so_far)
             or (check_praise and not sentence and _PRAISE_START.match(so_far))
             or len(_words(so_far)) < RELEASE_WORDS
+            or len(content_words(so_far)) < RELEASE_CONTENT_WORDS
         ):
-            return HOLD  # a later sentence, an apology or praise, or a clause too short
+            # A later sentence, an apology or praise, or a clause too short or all frame to
+            # judge ("Could you explain a situation, your part," may be a question asked
+            # before: its end tells).
+            return HOLD
         return None
 
     def released(piece: str) -> str:

@@ -278,6 +278,8 @@ ASKED = (
     "How did you identify the race condition and check out flow in your Django order service?",
     "Take one of them and walk me through a real project where you used it: what did you do?",
     "Can you describe a realistic problem you faced in the last year and how you solved it?",
+    "Could you say more, with one real case: the situation, your part, and the outcome?",
+    "Even if you are unsure, what is one real situation you can describe, and your part in it?",
 )
 
 
@@ -289,6 +291,9 @@ ASKED = (
         "Can you describe a realistic problem you faced in the last year, and how you solved it?",
         # All frame, few content words: copied from the follow-up the 1.5B model had heard.
         "Take one of them and walk me through a real project where you used it: what did you do?",
+        # The 0.5B model rewording a follow-up asked before, around a copied half.
+        "Could you explain a situation, your part, and the outcome?",
+        "Can you think of one real situation you can describe, and your part in it?",
     ],
 )
 async def test_a_question_already_asked_is_never_asked_again(
@@ -309,6 +314,9 @@ async def test_a_question_already_asked_is_never_asked_again(
         "How did you decide between Redis caching and rewriting the queries?",
         "Can you tell me about a time you disagreed with a teammate about a design?",
         "What would you do differently if you built the order tracking service again today?",
+        # Half a follow-up's frame, with a topic of its own.
+        "Walk me through the payment outage at Parcelly: the situation, your part, and the "
+        "outcome?",
     ],
 )
 async def test_a_new_question_in_the_same_words_frame_is_asked(new: str) -> None:
