@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test setup models system-deps lint format demo screenshots bench bench-quick bench-stt bench-pauses bench-speculative eval-feedback eval-interviewer clean
+.PHONY: run test setup models system-deps lint format demo screenshots bench bench-quick bench-stt bench-pauses bench-speculative eval-feedback eval-interviewer resilience clean
 
 run: setup ## Set up everything and serve the app on http://127.0.0.1:8000
 	$(BIN)/piccolo migrations forwards models
@@ -58,10 +58,13 @@ bench-stt: setup system-deps ## Speech recognition: the interview's vocabulary, 
 bench-speculative: setup ## Speculative decoding: the quality model plain vs drafted by the fast one, side by side; table on stdout, JSON in var/bench/speculative.json (~20 min; docs/benchmarks.md)
 	$(BIN)/python -m bench.speculative
 
+resilience: setup system-deps ## Faults injected into the real server: 100 forced disconnects, model faults, 1,000 fuzzed frames, kill -9; figures on stdout, JSON in var/resilience/ (docs/reliability.md; ~10 min)
+	$(BIN)/python -m bench.resilience
+
 eval-feedback: setup ## The labelled interviews through the real model, every report statement audited (docs/rubric.md; ~25 min)
 	$(BIN)/python -m evals.feedback --json var/eval/feedback.json
 
-eval-interviewer: setup ## Scripted candidates interviewed by the real model, both profiles: stock openers, acknowledgements, repeats, praise after weak answers, follow-ups (docs/interviewer.md; ~20 min)
+eval-interviewer: setup ## Scripted candidates interviewed by the real model, both profiles: stock openers, acknowledgements, repeats, praise after weak answers, follow-ups (docs/interviewer.md; ~12 min)
 	$(BIN)/python -m evals.interviewer --json var/eval/interviewer-quality.json
 	$(BIN)/python -m evals.interviewer --profile fast --json var/eval/interviewer-fast.json
 

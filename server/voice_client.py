@@ -83,6 +83,17 @@ class VoiceClient:
         self._taken[event_type] = wanted + 1
         return seen[wanted]
 
+    async def until_any(self, *event_types: str, timeout_s: float = 120) -> dict[str, Any]:
+        """The next not-yet-returned event of any of ``event_types`` (the others stay unread)."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for event_type in event_types:
+                    wanted = self._taken.get(event_type, 0)
+                    if len(seen := self.of_type(event_type)) > wanted:
+                        self._taken[event_type] = wanted + 1
+                        return seen[wanted]
+                self._keep(await self.ws.recv())
+
     async def until_progress(self, *awaiting: str, timeout_s: float = 180) -> dict[str, Any]:
         """The next progress event whose ``awaiting`` is one of ``awaiting``."""
         async with asyncio.timeout(timeout_s):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from server.services.plans import PLANS
 from server.settings import Settings
 from tests.fakes import OPENING, FakeChatModel
 from tests.live import serve
@@ -146,6 +147,8 @@ def test_keyboard_only_typed_interview(page: Any, tmp_path: Path) -> None:
     # A radio group is one Tab stop; the arrows choose. Easy: no follow-ups on these short
     # typed answers (the room's keyboard flow is under test, not the interviewer's policy).
     _tab_to(page, "#mode-mixed")
+    page.keyboard.press("ArrowDown")  # the next kind of interview: behavioural (STAR)
+    assert page.locator("#mode-behavioural").is_checked()
     _tab_to(page, "#difficulty-realistic")
     page.keyboard.press("ArrowLeft")
     assert page.locator("#difficulty-easy").is_checked()
@@ -184,6 +187,10 @@ def test_keyboard_only_typed_interview(page: Any, tmp_path: Path) -> None:
 
     page.wait_for_url("**/report")
     page.locator(".score-banner").wait_for()  # after "Writing your feedback…" and a reload
+    # The kind of interview chosen by keyboard was held: its plan's first question, and the
+    # report says which interview it was.
+    assert page.locator(".transcript-list", has_text=PLANS["behavioural"][0].plain).count() == 1
+    assert "Behavioural (STAR) interview · Easy" in page.locator("main").inner_text()
     # The score comes from the evidence rubric: read the stored one and compare the page to it.
     session_id = page.url.split("/sessions/")[1].split("/")[0]
     score = page.request.get(f"/api/sessions/{session_id}/feedback").json()["score"]

@@ -1,18 +1,17 @@
 """A model that stalls, answers junk or is down fails the turn in seconds with a clear,
 retryable error, the answer kept; once the model is back, retry works. Against a real HTTP
-server on loopback that speaks just enough of the OpenAI API (``StubModel``)."""
+server on loopback that speaks just enough of the OpenAI API (``bench.stub_llm``)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import json
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
+from bench.stub_llm import StubModel
 from server.ai.llm import ChatMessage, OpenAIChatModel
 from server.errors import AIServiceError
 from server.settings import Settings
@@ -22,67 +21,13 @@ from tests.live import serve
 pytestmark = pytest.mark.db
 
 
-class StubModel:
-    """``/v1/chat/completions`` on loopback: ``mode`` is "ok" (a streamed reply), "stall"
-    (headers never come), "trickle" (one token, then nothing) or "junk" (not HTTP)."""
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.requests = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> StubModel:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/v1"
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":")[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length")
-        )
-        await reader.readexactly(length)
-        self.requests += 1
-        try:
-            if self.mode == "stall":
-                await asyncio.sleep(3600)
-            if self.mode == "junk":
-                writer.write(b"\x00\xffnot http at all\r\n\r\n")
-                return
-            writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
-            )
-            words = ["Which ", "project ", "are ", "you ", "proudest ", "of?"]
-            for i, word in enumerate(words):
-                chunk = {"choices": [{"index": 0, "delta": {"content": word}}]}
-                writer.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                await writer.drain()
-                if self.mode == "trickle" and i == 0:
-                    await asyncio.sleep(3600)
-            writer.write(b"data: [DONE]\n\n")
-        finally:
-            await writer.drain()
-            writer.close()
-
-
 @pytest.fixture
 async def stub() -> AsyncIterator[StubModel]:
     async with StubModel() as model:
         yield model
 
 
-@pytest.mark.parametrize("mode", ["stall", "trickle", "junk"])
+@pytest.mark.parametrize("mode", ["stall", "trickle", "junk", "error", "cut"])
 async def test_a_reply_from_a_broken_model_fails_within_its_timeout(
     stub: StubModel, mode: str
 ) -> None:
