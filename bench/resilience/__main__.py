@@ -1,0 +1,5 @@
+import sys
+
+from bench.resilience.main import main
+
+sys.exit(main())

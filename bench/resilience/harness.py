@@ -1,0 +1,152 @@
+"""What every scenario shares: the figures, the server process over its stub model, and
+small API and voice-socket helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.server_proc import ServerProcess
+from bench.stub_llm import StubModel
+from server.voice_client import VoiceClient
+
+REPLY_TIMEOUT_S = 4.0  # the server's VIVA_LLM_REPLY_TIMEOUT_S in this run
+
+
+@dataclass
+class Figures:
+    disconnects: int = 0
+    answers_sent: int = 0
+    answers_resent: int = 0  # dropped before the server had it: sent again, as the room does
+    answers_lost: int = 0
+    answers_doubled: int = 0
+    not_resumable: int = 0
+    turns_stalled: int = 0
+    reports_not_once: int = 0
+    faults_injected: int = 0
+    fault_errors_late: int = 0  # no clear error within the reply timeout (+ 2 s)
+    fault_answers_lost: int = 0
+    fault_retries_failed: int = 0
+    fault_error_s: dict[str, float] = field(default_factory=dict)
+    fault_status: dict[str, int] = field(default_factory=dict)
+    frames_fuzzed: int = 0
+    fuzz_closes: dict[str, int] = field(default_factory=dict)
+    fuzz_internal_errors: int = 0
+    fuzz_interview_damaged: int = 0
+    kills: int = 0
+    kill_answers_lost: int = 0
+    kill_not_resumable: int = 0
+    kill_integrity_failures: int = 0
+    server_5xx: int = 0
+
+    def problems(self) -> list[str]:
+        checks = {
+            "answers lost": self.answers_lost,
+            "answers stored twice": self.answers_doubled,
+            "interviews not resumable": self.not_resumable,
+            "turns that hung": self.turns_stalled,
+            "reports not generated once": self.reports_not_once,
+            "model faults without a timely error": self.fault_errors_late,
+            "answers lost to a model fault": self.fault_answers_lost,
+            "retries that failed": self.fault_retries_failed,
+            "internal-error closes under fuzzing": self.fuzz_internal_errors,
+            "interviews damaged by fuzzing": self.fuzz_interview_damaged,
+            "answers lost to kill -9": self.kill_answers_lost,
+            "interviews not resumable after kill -9": self.kill_not_resumable,
+            "integrity check failures": self.kill_integrity_failures,
+            "5xx responses (other than model faults)": self.server_5xx,
+        }
+        return [f"{name}: {n}" for name, n in checks.items() if n]
+
+
+class Run:
+    """One server process over one data directory, its model a ``StubModel``."""
+
+    def __init__(self, stub: StubModel, data_dir: Path, log_dir: Path) -> None:
+        self.stub = stub
+        self.data_dir = data_dir
+        self.log_dir = log_dir
+        self.starts = 0
+        self.server: ServerProcess | None = None
+
+    async def start(self) -> ServerProcess:
+        self.starts += 1
+        self.server = ServerProcess(
+            "stub",
+            self.data_dir,
+            self.log_dir / f"server-{self.starts}.log",
+            env={
+                "VIVA_LLM_BASE_URL": self.stub.base_url,
+                "VIVA_LLM_REPLY_TIMEOUT_S": str(REPLY_TIMEOUT_S),
+                "VIVA_LLM_TIMEOUT_S": "5",
+                "VIVA_LLM_MAX_RETRIES": "0",
+                "VIVA_NOTES_DURING_INTERVIEW": "0",
+                "VIVA_STT_SECOND_PASS": "0",
+                "VIVA_NEW_SESSIONS_PER_MINUTE": "10000",
+                "VIVA_MAX_SESSIONS_PER_OWNER": "10000",
+            },
+        )
+        # The stub answers on this event loop: start the server off it.
+        await asyncio.to_thread(self.server.start)
+        return self.server
+
+    def kill(self) -> None:
+        assert self.server is not None and self.server.proc is not None
+        self.server.proc.send_signal(signal.SIGKILL)
+        self.server.proc.wait()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def api_client(base_url: str, figures: Figures, *, faults: bool = False) -> httpx.AsyncClient:
+    """An API client that counts every 5xx (but the 502 of a model fault, where expected)."""
+
+    async def count(response: httpx.Response) -> None:
+        if response.status_code >= 500 and not (faults and response.status_code == 502):
+            figures.server_5xx += 1
+
+    return httpx.AsyncClient(base_url=base_url, timeout=60, event_hooks={"response": [count]})
+
+
+async def messages_of(http: httpx.AsyncClient, sid: str) -> list[dict[str, Any]]:
+    response = await http.get(f"/api/sessions/{sid}")
+    response.raise_for_status()
+    return list(response.json()["messages"])
+
+
+def stored_count(messages: list[dict[str, Any]], marker: str) -> int:
+    return sum(1 for m in messages if m["role"] == "user" and marker in m["content"])
+
+
+async def open_voice(base_url: str, http: httpx.AsyncClient, sid: str) -> tuple[VoiceClient, str]:
+    """A connection, started: returns it and what the interview awaits."""
+    client = await VoiceClient.open(base_url, sid, http.cookies.get("viva_owner"))
+    await client.until("hello", timeout_s=30)
+    # The interviewer at double speed: replies are paced in real time, and nothing here
+    # depends on how fast they are said.
+    await client.send({"type": "settings", "voice_speed": 2.0})
+    await client.send({"type": "start", "protocol_version": 1})
+    # The first progress says where the interview stands; a finished one says only that.
+    event = await client.until_any("progress", "interview_finished", timeout_s=60)
+    return client, "finished" if event["type"] == "interview_finished" else str(event["awaiting"])
+
+
+async def settle(client: VoiceClient, awaiting: str) -> str:
+    """Wait until the interview awaits an answer and its question is being spoken, or is
+    over."""
+    if awaiting == "question":
+        progress = await client.until_progress("answer", "finished", timeout_s=60)
+        awaiting = str(progress["awaiting"])
+    if awaiting == "answer":
+        # The question is asked again on every connection: answer once it is being said (an
+        # answer typed while it is still being written is refused as busy; one typed while it
+        # is spoken interrupts it, as the room allows).
+        await client.until("audio_start", timeout_s=60)
+    return awaiting

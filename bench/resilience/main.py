@@ -1,0 +1,92 @@
+"""The suite: every scenario against one server, the table and the verdict."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.resilience.faults import disconnects, fuzz, model_faults
+from bench.resilience.harness import Figures, Run
+from bench.resilience.kills import kills
+from bench.server_proc import ROOT
+from bench.stub_llm import StubModel
+
+
+async def main_async(args: argparse.Namespace) -> Figures:
+    figures = Figures()
+    rng = random.Random(args.seed)
+    out = ROOT / "var" / "resilience"
+    with tempfile.TemporaryDirectory(prefix="viva-resilience-") as tmp:
+        async with StubModel() as stub:
+            run = Run(stub, Path(tmp) / "data", out)
+            server = await run.start()
+            try:
+                started = time.perf_counter()
+                print(f"[resilience] forced disconnects ({args.disconnects})", flush=True)
+                await disconnects(
+                    server.base_url, figures, interviews=max(1, args.disconnects // 4), rng=rng
+                )
+                print(f"[resilience] model faults ({time.perf_counter() - started:.0f} s)")
+                await model_faults(server.base_url, stub, figures)
+                print(f"[resilience] fuzzed frames ({args.frames})", flush=True)
+                await fuzz(server.base_url, figures, frames=args.frames, rng=rng)
+                print(f"[resilience] kill -9 ({args.kills})", flush=True)
+                await kills(run, figures, times=args.kills)
+            finally:
+                run.stop()
+    return figures
+
+
+def table(f: Figures) -> str:
+    rows = [
+        ("forced disconnects", f.disconnects),
+        ("answers sent", f.answers_sent),
+        ("answers resent (dropped before the server had them)", f.answers_resent),
+        ("answers lost", f.answers_lost),
+        ("answers stored twice", f.answers_doubled),
+        ("interviews not resumable", f.not_resumable),
+        ("turns that hung (no transcript or reply in 30-60 s)", f.turns_stalled),
+        ("reports not generated exactly once", f.reports_not_once),
+        ("model faults injected", f.faults_injected),
+        ("faults without a clear error within the timeout", f.fault_errors_late),
+        ("answers lost to model faults", f.fault_answers_lost),
+        ("retries that failed", f.fault_retries_failed),
+        ("frames fuzzed", f.frames_fuzzed),
+        ("internal-error closes under fuzzing", f.fuzz_internal_errors),
+        ("interviews damaged by fuzzing", f.fuzz_interview_damaged),
+        ("kill -9", f.kills),
+        ("answers lost to kill -9", f.kill_answers_lost),
+        ("interviews not resumable after kill -9", f.kill_not_resumable),
+        ("database integrity failures", f.kill_integrity_failures),
+        ("5xx responses (other than a model fault's 502)", f.server_5xx),
+    ]
+    lines = ["| figure | n |", "|---|---:|", *(f"| {name} | {n} |" for name, n in rows)]
+    lines.append(f"\nseconds to the error, per model fault: {f.fault_error_s}")
+    lines.append(f"HTTP status, per model fault: {f.fault_status}")
+    lines.append(f"fuzzing: closes by code: {f.fuzz_closes}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.resilience", description=__doc__)
+    parser.add_argument("--disconnects", type=int, default=100)
+    parser.add_argument("--frames", type=int, default=1000)
+    parser.add_argument("--kills", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=ROOT / "var" / "resilience" / "results.json")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("VIVA_LOG_LEVEL", "INFO")
+    figures = asyncio.run(main_async(args))
+    print(table(figures))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(asdict(figures), indent=2))
+    problems = figures.problems()
+    print("\n" + ("FAIL: " + "; ".join(problems) if problems else "PASS"))
+    return 1 if problems else 0
