@@ -57,6 +57,11 @@ class Message(Table, tablename="messages"):
     # A candidate turn that skipped its question ("skip this question"): stored, shown, never
     # scored as an answer.
     skipped = Boolean(default=False)
+    # Its place in the session's conversation (0, 1, ...). Unique per session (an index made
+    # by the migration ``models_2026_12_06t07_…``): a message is stored only in the place its
+    # writer read as next, so two requests (or two app instances) that both saw the same
+    # question unanswered cannot both store an answer to it. Null only for rows older than it.
+    position = Integer(null=True, default=None)
     created_at = Timestamptz()
 
 
@@ -97,3 +102,16 @@ class Feedback(Table, tablename="feedback"):
     # sha256 of the answers (id and text) the report was built on: once an answer is corrected
     # or re-transcribed, the stored report no longer matches the transcript and is out of date.
     answers_sha256 = Varchar(length=64, null=True, default=None)
+
+
+class VoiceLease(Table, tablename="voice_leases"):
+    """One live voice connection to an interview, in any app instance on this database.
+
+    A newer connection to the interview takes over from an older one (which closes, finishes
+    what it was storing and deletes its row); every live one renews ``seen_at`` each second,
+    so the row of an instance that died is known to be stale (``server/voice/leases.py``)."""
+
+    id: Serial
+    session = ForeignKey(references=InterviewSession, on_delete=OnDelete.cascade, index=True)
+    opened_at = Timestamptz()
+    seen_at = Timestamptz()

@@ -17,6 +17,7 @@ from server.database import migrate
 from server.feedback.notes import NOTES_CONVERSATION, AnswerNotes
 from server.feedback.service import FeedbackService
 from server.repositories.feedback import FeedbackRepository
+from server.repositories.leases import VoiceLeaseRepository
 from server.repositories.sessions import (
     MessageRepository,
     RecordingRepository,
@@ -111,7 +112,10 @@ def build_services(
             notes if settings.notes_during_interview else None,
         ),
         voice_connections=VoiceConnections(
-            SocketCaps(per_owner=settings.max_voice_per_owner, total=settings.max_voice_connections)
+            SocketCaps(
+                per_owner=settings.max_voice_per_owner, total=settings.max_voice_connections
+            ),
+            VoiceLeaseRepository(),
         ),
         speech=speech,
     )

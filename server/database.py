@@ -37,8 +37,29 @@ def engine_for_url(url: str) -> Engine:  # type: ignore[type-arg]
     raise ValueError(f"Unsupported database URL {url!r}: use sqlite:///path or postgresql://…")
 
 
+MIGRATION_LOCK = 0x56495641  # "VIVA": the advisory lock app instances migrate under
+
+
 async def migrate() -> None:
-    """Apply every pending migration of the ``models`` app."""
+    """Apply every pending migration of the ``models`` app. On PostgreSQL, under an advisory
+    lock: app instances started together on one database migrate it one at a time (the
+    later ones find nothing left to do)."""
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    if not isinstance(engine, PostgresEngine):
+        return await _forwards()
+    import asyncpg
+
+    connection = await asyncpg.connect(**engine.config)
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        await _forwards()
+    finally:
+        await connection.close()  # which releases the lock
+
+
+async def _forwards() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     result = await run_forwards("models")

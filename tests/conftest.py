@@ -54,9 +54,9 @@ async def migrated() -> None:
 @pytest.fixture
 async def db(migrated: None) -> None:
     """An empty, migrated database for one test."""
-    from models.tables import Feedback, InterviewSession, Message, Recording
+    from models.tables import Feedback, InterviewSession, Message, Recording, VoiceLease
 
-    for table in (Feedback, Recording, Message, InterviewSession):
+    for table in (Feedback, Recording, Message, VoiceLease, InterviewSession):
         await table.delete(force=True)
 
 

@@ -42,6 +42,14 @@ class Figures:
     kill_answers_lost: int = 0
     kill_not_resumable: int = 0
     kill_integrity_failures: int = 0
+    kill_databases: list[str] = field(default_factory=list)
+    instance_databases: list[str] = field(default_factory=list)
+    instance_handovers: int = 0
+    instance_handover_s: list[float] = field(default_factory=list)
+    instance_sockets_both_live: int = 0
+    instance_races: int = 0
+    instance_refused: dict[str, int] = field(default_factory=lambda: {"state": 0, "database": 0})
+    instance_turns_doubled: int = 0
     server_5xx: int = 0
 
     def problems(self) -> list[str]:
@@ -59,18 +67,34 @@ class Figures:
             "answers lost to kill -9": self.kill_answers_lost,
             "interviews not resumable after kill -9": self.kill_not_resumable,
             "integrity check failures": self.kill_integrity_failures,
+            "sockets left live on two instances": self.instance_sockets_both_live,
+            "turns stored twice across instances": self.instance_turns_doubled,
             "5xx responses (other than model faults)": self.server_5xx,
         }
         return [f"{name}: {n}" for name, n in checks.items() if n]
 
 
 class Run:
-    """One server process over one data directory, its model a ``StubModel``."""
+    """One server process over one data directory and database (by default, SQLite in the
+    data directory), its model a ``StubModel``. Two ``Run`` on one data directory and
+    database are two app instances of one deployment (they share the secret key)."""
 
-    def __init__(self, stub: StubModel, data_dir: Path, log_dir: Path) -> None:
+    def __init__(
+        self,
+        stub: StubModel,
+        data_dir: Path,
+        log_dir: Path,
+        *,
+        database_url: str = "",
+        name: str = "server",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.stub = stub
         self.data_dir = data_dir
         self.log_dir = log_dir
+        self.database_url = database_url
+        self.name = name
+        self.extra_env = env or {}
         self.starts = 0
         self.server: ServerProcess | None = None
 
@@ -79,8 +103,9 @@ class Run:
         self.server = ServerProcess(
             "stub",
             self.data_dir,
-            self.log_dir / f"server-{self.starts}.log",
+            self.log_dir / f"{self.name}-{self.starts}.log",
             env={
+                "VIVA_DATABASE_URL": self.database_url,
                 "VIVA_LLM_BASE_URL": self.stub.base_url,
                 "VIVA_LLM_REPLY_TIMEOUT_S": str(REPLY_TIMEOUT_S),
                 "VIVA_LLM_TIMEOUT_S": "5",
@@ -89,6 +114,7 @@ class Run:
                 "VIVA_STT_SECOND_PASS": "0",
                 "VIVA_NEW_SESSIONS_PER_MINUTE": "10000",
                 "VIVA_MAX_SESSIONS_PER_OWNER": "10000",
+                **self.extra_env,
             },
         )
         # The stub answers on this event loop: start the server off it.

@@ -10,10 +10,35 @@ from pathlib import Path
 from bench.resilience.harness import Figures, Run, api_client, messages_of, stored_count
 from server.voice_client import create_sample_session
 
+# Rows that a consistent database has none of: a place in a conversation taken twice or
+# skipped, a message or recording without its interview.
+INCONSISTENT = (
+    "SELECT session FROM messages GROUP BY session HAVING MAX(position) + 1 <> COUNT(*)",
+    "SELECT m.id FROM messages m LEFT JOIN sessions s ON s.id = m.session WHERE s.id IS NULL",
+    "SELECT r.id FROM recordings r LEFT JOIN messages m ON m.id = r.message WHERE m.id IS NULL",
+)
 
-def sqlite_integrity_ok(data_dir: Path) -> bool:
-    with contextlib.closing(sqlite3.connect(data_dir / "viva.sqlite3")) as db:
-        return bool(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+def _sqlite_consistent(path: Path) -> bool:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            return False
+        return not any(db.execute(query).fetchall() for query in INCONSISTENT)
+
+
+async def database_consistent(run: Run) -> bool:
+    """SQLite's own integrity check, and on either database, no conversation with a place
+    taken twice or skipped and no orphaned row."""
+    if not run.database_url.startswith("postgres"):
+        path = run.database_url.removeprefix("sqlite:///") or run.data_dir / "viva.sqlite3"
+        return await asyncio.to_thread(_sqlite_consistent, Path(path))
+    import asyncpg
+
+    connection = await asyncpg.connect(run.database_url)
+    try:
+        return not any([await connection.fetch(query) for query in INCONSISTENT])
+    finally:
+        await connection.close()
 
 
 async def kills(run: Run, figures: Figures, *, times: int) -> None:
@@ -43,7 +68,7 @@ async def kills(run: Run, figures: Figures, *, times: int) -> None:
                 await pending
             cookie = http.cookies.get("viva_owner")
         run.stub.mode = "ok"
-        if not await asyncio.to_thread(sqlite_integrity_ok, run.data_dir):
+        if not await database_consistent(run):
             figures.kill_integrity_failures += 1
         server = await run.start()
         async with api_client(server.base_url, figures) as http:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import random
+import statistics
 import tempfile
 import time
 from dataclasses import asdict
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from bench.resilience.faults import disconnects, fuzz, model_faults
 from bench.resilience.harness import Figures, Run
+from bench.resilience.instances import two_instances
 from bench.resilience.kills import kills
 from bench.server_proc import ROOT
 from bench.stub_llm import StubModel
@@ -37,11 +39,45 @@ async def main_async(args: argparse.Namespace) -> Figures:
                 await model_faults(server.base_url, stub, figures)
                 print(f"[resilience] fuzzed frames ({args.frames})", flush=True)
                 await fuzz(server.base_url, figures, frames=args.frames, rng=rng)
+                await _instances(run, figures, args, "sqlite")
                 print(f"[resilience] kill -9 ({args.kills})", flush=True)
                 await kills(run, figures, times=args.kills)
+                figures.kill_databases.append("sqlite")
             finally:
                 run.stop()
+            if args.postgres:
+                run = Run(stub, Path(tmp) / "pg", out, database_url=args.postgres, name="postgres")
+                await run.start()
+                try:
+                    await _instances(run, figures, args, "postgresql")
+                    print(f"[resilience] kill -9 on PostgreSQL ({args.kills})", flush=True)
+                    await kills(run, figures, times=args.kills)
+                    figures.kill_databases.append("postgresql")
+                finally:
+                    run.stop()
     return figures
+
+
+async def _instances(run: Run, figures: Figures, args: argparse.Namespace, database: str) -> None:
+    """A second app instance on ``run``'s data directory and database, for the two-instance
+    scenario, stopped after it."""
+    print(f"[resilience] two instances on {database}", flush=True)
+    assert run.server is not None
+    second = Run(
+        run.stub, run.data_dir, run.log_dir, database_url=run.database_url, name=f"{run.name}-b"
+    )
+    other = await second.start()
+    try:
+        await two_instances(
+            run.server.base_url,
+            other.base_url,
+            figures,
+            handovers=args.handovers,
+            races=args.races,
+        )
+        figures.instance_databases.append(database)
+    finally:
+        second.stop()
 
 
 def table(f: Figures) -> str:
@@ -65,12 +101,23 @@ def table(f: Figures) -> str:
         ("answers lost to kill -9", f.kill_answers_lost),
         ("interviews not resumable after kill -9", f.kill_not_resumable),
         ("database integrity failures", f.kill_integrity_failures),
+        ("socket handovers between two instances", f.instance_handovers),
+        ("sockets left live on two instances", f.instance_sockets_both_live),
+        ("races (one interview's turn sent to both instances at once)", f.instance_races),
+        ("turns stored twice across instances", f.instance_turns_doubled),
         ("5xx responses (other than a model fault's 502)", f.server_5xx),
     ]
     lines = ["| figure | n |", "|---|---:|", *(f"| {name} | {n} |" for name, n in rows)]
     lines.append(f"\nseconds to the error, per model fault: {f.fault_error_s}")
     lines.append(f"HTTP status, per model fault: {f.fault_status}")
     lines.append(f"fuzzing: closes by code: {f.fuzz_closes}")
+    lines.append(f"kill -9 on: {f.kill_databases}; two instances on: {f.instance_databases}")
+    lines.append(f"two instances: answers refused (409) by {f.instance_refused}")
+    if f.instance_handover_s:
+        lines.append(
+            f"handover seconds (the new socket's hello after open): p50 "
+            f"{statistics.median(f.instance_handover_s):.2f}, max {max(f.instance_handover_s):.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -79,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--disconnects", type=int, default=100)
     parser.add_argument("--frames", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=4)
+    parser.add_argument("--handovers", type=int, default=20)
+    parser.add_argument("--races", type=int, default=20)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("VIVA_RESILIENCE_DATABASE_URL", ""),
+        help="a PostgreSQL database: two instances and kill -9 on it too",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=ROOT / "var" / "resilience" / "results.json")
     args = parser.parse_args(argv)

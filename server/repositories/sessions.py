@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from models.tables import Feedback, InterviewSession, Message, Recording
+from models.tables import Feedback, InterviewSession, Message, Recording, VoiceLease
+from server.errors import Conflict
 from server.repositories.records import (
     Difficulty,
     InterviewMode,
@@ -173,7 +174,14 @@ class SessionRepository:
             await Feedback.delete().where(Feedback.session == session_id)
             await Recording.delete().where(Recording.session == session_id)
             await Message.delete().where(Message.session == session_id)
+            await VoiceLease.delete().where(VoiceLease.session == session_id)
             await InterviewSession.delete().where(InterviewSession.id == session_id)
+
+
+def _is_unique_violation(error: Exception) -> bool:
+    # sqlite3.IntegrityError, asyncpg's UniqueViolationError: by name, so that neither driver
+    # has to be importable.
+    return type(error).__name__ in {"IntegrityError", "UniqueViolationError"}
 
 
 class MessageRepository:
@@ -181,6 +189,7 @@ class MessageRepository:
         self,
         session_id: int,
         *,
+        position: int,
         role: str,
         content: str,
         question_number: int | None = None,
@@ -190,8 +199,13 @@ class MessageRepository:
         interrupted: bool = False,
         skipped: bool = False,
     ) -> MessageRecord:
+        """Store a message at ``position`` in the session's conversation: the number of
+        messages its writer read. Raises ``Conflict`` if another writer (a request, or another
+        app instance) has stored one there first: the writer's view of the interview is out
+        of date, and nothing is stored twice."""
         row = Message(
             session=session_id,
+            position=position,
             role=role,
             content=content,
             question_number=question_number,
@@ -202,7 +216,14 @@ class MessageRepository:
             skipped=skipped,
             created_at=_now(),
         )
-        await row.save()
+        try:
+            await row.save()
+        except Exception as error:
+            if not _is_unique_violation(error):
+                raise
+            raise Conflict(
+                "The interview moved on in another window or request; reload it to go on."
+            ) from None
         await InterviewSession.update({InterviewSession.updated_at: _now()}).where(
             InterviewSession.id == session_id
         )

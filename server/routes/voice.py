@@ -83,6 +83,7 @@ async def voice_socket(
         await _voice(
             socket,
             session_id,
+            record.id,
             speech,
             conversations(session_id, owner_id),
             others_busy=lambda: interview.activity.others(session_id) > 0,
@@ -99,6 +100,7 @@ async def voice_socket(
 async def _voice(
     socket: WebSocket[Any, Any, State],
     session_id: str,
+    session_pk: int,
     speech: SpeechEngines,
     conversation: InterviewConversation,
     *,
@@ -108,7 +110,7 @@ async def _voice(
     vocabulary: Vocabulary | None,
 ) -> None:
     """The connection, once it may stay: wire a session to it and pump frames."""
-    done = await connections.claim(session_id, socket)
+    claim = await connections.claim(session_id, session_pk, socket)
 
     async def send(item: ServerEvent | Pcm16) -> None:
         if isinstance(item, Pcm16):
@@ -149,5 +151,5 @@ async def _voice(
         with contextlib.suppress(Exception):
             await socket.close(code=CLOSE_INTERNAL_ERROR, reason="Internal error; reconnect.")
     finally:
-        connections.release(session_id, socket, done)
+        await connections.release(claim)
         logger.info("session %s: voice connection closed", session_id)

@@ -63,6 +63,7 @@ class InterviewState:
     total: int
     awaiting: Awaiting
     last_interviewer_text: str | None
+    stored: int  # messages stored so far: the next one's position
 
     @property
     def next_is_closing(self) -> bool:
@@ -80,7 +81,11 @@ def interview_state(session: SessionRecord, history: Sequence[MessageRecord]) ->
     else:
         awaiting = "question"
     return InterviewState(
-        asked, session.question_target, awaiting, last_interviewer_text=last_assistant
+        asked,
+        session.question_target,
+        awaiting,
+        last_interviewer_text=last_assistant,
+        stored=len(history),
     )
 
 
@@ -200,6 +205,7 @@ class InterviewEngine:
             raise Conflict(_not_now("an answer", state))
         record = await self.messages.add(
             session.id,
+            position=state.stored,
             role="user",
             content=text,
             audio_duration_ms=audio_duration_ms,
@@ -215,7 +221,7 @@ class InterviewEngine:
         if state.awaiting != "answer":
             raise Conflict(_not_now("a skipped question", state))
         record = await self.messages.add(
-            session.id, role="user", content=SKIPPED_ANSWER, skipped=True
+            session.id, position=state.stored, role="user", content=SKIPPED_ANSWER, skipped=True
         )
         logger.info("session %s: question %d skipped", session.public_id, state.asked)
         return record
@@ -416,6 +422,7 @@ class InterviewEngine:
         closing = (end_now or state.next_is_closing) and not follow_up
         record = await self.messages.add(
             session.id,
+            position=state.stored,
             role="assistant",
             content=text,
             # A follow-up is the same question asked again, deeper: it keeps its number.
@@ -444,7 +451,14 @@ class InterviewEngine:
         text = clean_reply("".join([d async for d in self.stream_reply(session)]))
         if not text:
             raise AIServiceError("The language model returned an empty interviewer message.")
-        return await self.save_reply(session, text)
+        try:
+            return await self.save_reply(session, text)
+        except Conflict:
+            # Another request (or app instance) stored the question first: that one stands.
+            history = await self.messages.list_for_session(session.id)
+            if interview_state(session, history).awaiting != "answer":
+                raise
+            return history[-1]
 
     async def end(self, session: SessionRecord) -> MessageRecord | None:
         """End the interview now: a closing line if an answer is waiting for a reply, then done."""

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 async def test_faults_lose_nothing() -> None:
-    args = argparse.Namespace(disconnects=12, frames=300, kills=2, seed=11)
+    args = argparse.Namespace(
+        disconnects=12, frames=300, kills=2, handovers=4, races=6, postgres="", seed=11
+    )
     figures = await main_async(args)
     print("\n" + table(figures))
     assert figures.disconnects >= 12 and figures.frames_fuzzed == 300 and figures.kills == 2
