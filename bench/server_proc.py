@@ -45,9 +45,18 @@ def vm_hwm_mb(pid: int) -> float | None:
 
 class ServerProcess:
     def __init__(
-        self, profile: str, data_dir: Path, log_path: Path, env: dict[str, str] | None = None
+        self,
+        profile: str,
+        data_dir: Path,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        *,
+        module: str = "server",
     ) -> None:
+        """``module``: what ``python -m`` runs (``server``; the resilience suite runs it with
+        its speech engines behind fault switches: ``bench.faulty_speech``)."""
         self.profile = profile
+        self.module = module
         self.extra_env = env or {}
         self.data_dir = data_dir
         self.log_path = log_path
@@ -76,7 +85,11 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             # Exactly ``python -m server``, spelled so that another tool's
             # ``pkill -f "python -m server"`` on a shared machine cannot stop it mid-run.
-            [sys.executable, "-c", "import runpy; runpy.run_module('server', run_name='__main__')"],
+            [
+                sys.executable,
+                "-c",
+                f"import runpy; runpy.run_module({self.module!r}, run_name='__main__')",
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,

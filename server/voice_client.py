@@ -14,6 +14,7 @@ import json
 import sys
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,23 @@ class VoiceClient:
                     if len(seen := self.of_type(event_type)) > wanted:
                         self._taken[event_type] = wanted + 1
                         return seen[wanted]
+                self._keep(await self.ws.recv())
+
+    async def after(
+        self,
+        event_type: str,
+        seen: int,
+        *,
+        where: Callable[[dict[str, Any]], bool] = lambda event: True,
+        timeout_s: float = 60,
+    ) -> dict[str, Any]:
+        """The first event of ``event_type`` past the first ``seen`` of them (a count taken
+        before acting) for which ``where`` holds, reading frames until it comes."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for event in self.of_type(event_type)[seen:]:
+                    if where(event):
+                        return event
                 self._keep(await self.ws.recv())
 
     async def until_progress(self, *awaiting: str, timeout_s: float = 180) -> dict[str, Any]:

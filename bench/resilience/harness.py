@@ -50,6 +50,12 @@ class Figures:
     instance_races: int = 0
     instance_refused: dict[str, int] = field(default_factory=lambda: {"state": 0, "database": 0})
     instance_turns_doubled: int = 0
+    speech_faults_injected: int = 0
+    speech_faults_unclear: int = 0  # no clear error in time, or the wrong one
+    speech_answers_lost: int = 0
+    speech_questions_lost: int = 0  # not shown as text, or not stored as shown
+    speech_not_recovered: int = 0
+    speech_error_s: dict[str, float] = field(default_factory=dict)
     server_5xx: int = 0
 
     def problems(self) -> list[str]:
@@ -69,6 +75,10 @@ class Figures:
             "integrity check failures": self.kill_integrity_failures,
             "sockets left live on two instances": self.instance_sockets_both_live,
             "turns stored twice across instances": self.instance_turns_doubled,
+            "speech faults without a clear error in time": self.speech_faults_unclear,
+            "answers lost to a speech fault": self.speech_answers_lost,
+            "questions lost to a speech fault": self.speech_questions_lost,
+            "voices not back after a speech fault": self.speech_not_recovered,
             "5xx responses (other than model faults)": self.server_5xx,
         }
         return [f"{name}: {n}" for name, n in checks.items() if n]
@@ -88,8 +98,10 @@ class Run:
         database_url: str = "",
         name: str = "server",
         env: dict[str, str] | None = None,
+        module: str = "server",
     ) -> None:
         self.stub = stub
+        self.module = module
         self.data_dir = data_dir
         self.log_dir = log_dir
         self.database_url = database_url
@@ -116,6 +128,7 @@ class Run:
                 "VIVA_MAX_SESSIONS_PER_OWNER": "10000",
                 **self.extra_env,
             },
+            module=self.module,
         )
         # The stub answers on this event loop: start the server off it.
         await asyncio.to_thread(self.server.start)

@@ -17,6 +17,7 @@ from bench.resilience.faults import disconnects, fuzz, model_faults
 from bench.resilience.harness import Figures, Run
 from bench.resilience.instances import two_instances
 from bench.resilience.kills import kills
+from bench.resilience.speech import speech_faults
 from bench.server_proc import ROOT
 from bench.stub_llm import StubModel
 
@@ -27,7 +28,8 @@ async def main_async(args: argparse.Namespace) -> Figures:
     out = ROOT / "var" / "resilience"
     with tempfile.TemporaryDirectory(prefix="viva-resilience-") as tmp:
         async with StubModel() as stub:
-            run = Run(stub, Path(tmp) / "data", out)
+            # Its speech engines behind fault switches (bench/faulty_speech.py).
+            run = Run(stub, Path(tmp) / "data", out, module="bench.faulty_speech")
             server = await run.start()
             try:
                 started = time.perf_counter()
@@ -39,6 +41,8 @@ async def main_async(args: argparse.Namespace) -> Figures:
                 await model_faults(server.base_url, stub, figures)
                 print(f"[resilience] fuzzed frames ({args.frames})", flush=True)
                 await fuzz(server.base_url, figures, frames=args.frames, rng=rng)
+                print("[resilience] speech engine faults", flush=True)
+                await speech_faults(server.base_url, run.data_dir, figures)
                 await _instances(run, figures, args, "sqlite")
                 print(f"[resilience] kill -9 ({args.kills})", flush=True)
                 await kills(run, figures, times=args.kills)
@@ -101,6 +105,11 @@ def table(f: Figures) -> str:
         ("answers lost to kill -9", f.kill_answers_lost),
         ("interviews not resumable after kill -9", f.kill_not_resumable),
         ("database integrity failures", f.kill_integrity_failures),
+        ("speech engine faults injected (recognition, synthesis)", f.speech_faults_injected),
+        ("speech faults without a clear error in time", f.speech_faults_unclear),
+        ("answers lost to a speech fault", f.speech_answers_lost),
+        ("questions lost to a speech fault (not shown as stored)", f.speech_questions_lost),
+        ("voices not back after a speech fault", f.speech_not_recovered),
         ("socket handovers between two instances", f.instance_handovers),
         ("sockets left live on two instances", f.instance_sockets_both_live),
         ("races (one interview's turn sent to both instances at once)", f.instance_races),
@@ -111,6 +120,7 @@ def table(f: Figures) -> str:
     lines.append(f"\nseconds to the error, per model fault: {f.fault_error_s}")
     lines.append(f"HTTP status, per model fault: {f.fault_status}")
     lines.append(f"fuzzing: closes by code: {f.fuzz_closes}")
+    lines.append(f"seconds to the error, per speech fault: {f.speech_error_s}")
     lines.append(f"kill -9 on: {f.kill_databases}; two instances on: {f.instance_databases}")
     lines.append(f"two instances: answers refused (409) by {f.instance_refused}")
     if f.instance_handover_s:

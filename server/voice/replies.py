@@ -10,6 +10,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from server.voice.audio import Pcm16
 from server.voice.speaker import Utterance
 from server.voice.transcriber import TurnTranscriber
 from server.voice.turns import Turn
@@ -81,3 +82,26 @@ class Reply(Utterance):
         span("candidate_saved", "first_token")  # LLM time to first token
         span("first_sentence", "first_audio")  # TTS time to first audio
         return timings
+
+
+@dataclass(eq=False)
+class UnheardAnswer:
+    """A spoken answer whose transcription failed: its audio, kept until it is transcribed
+    (``retry``) or replaced by a new answer."""
+
+    turn_number: int
+    audio: Pcm16
+    audio_ms: int
+    hotwords: str | None
+
+
+class SpeechServiceError(Exception):
+    """A speech engine failed on what the candidate said (reported as a retryable ``error``
+    event by the session's error mapper: it reads ``code``, ``message``, ``status_code``)."""
+
+    code = "speech_service_error"
+    status_code = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -73,7 +73,14 @@ from server.voice.protocol import (
     decode_audio_frame,
     decode_client_message,
 )
-from server.voice.replies import OVER, Reply, SessionLog, Stage
+from server.voice.replies import (
+    OVER,
+    Reply,
+    SessionLog,
+    SpeechServiceError,
+    Stage,
+    UnheardAnswer,
+)
 from server.voice.revision import SecondPass
 from server.voice.speaker import Outbound, ReplySpeaker, asks_something, one_text
 from server.voice.stt import SpeechToText
@@ -98,6 +105,14 @@ logger = logging.getLogger(__name__)
 Send = Callable[[Outbound], Awaitable[None]]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+UNHEARD_MESSAGE = (
+    "Your answer could not be transcribed. Its recording is kept: retry to transcribe it "
+    "again, or say or type your answer."
+)
+VOICE_FAILED_MESSAGE = (
+    "The interviewer's voice is not working right now; its words are shown as text."
+)
 
 
 # --------------------------------------------------------------------------- the session
@@ -199,6 +214,8 @@ class VoiceSession:
             conversation, emit=self._emit, error_mapper=error_mapper, log=self._log
         )
         self._last_interviewer_text: str | None = None
+        self._unheard: UnheardAnswer | None = None
+        """A spoken answer whose transcription failed: transcribed again on ``retry``."""
         self._patient_next = False  # "give me a moment": the next turn may pause longer
         self._patient_turn: int | None = None
 
@@ -476,7 +493,17 @@ class VoiceSession:
         hearing = reply.transcriber
         assert hearing is not None
         turn = hearing.turn
-        text = await hearing.final_text()
+        try:
+            text = await hearing.final_text()
+        except Exception as err:
+            self._log.exception("turn %d: transcription failed; its audio is kept", turn.number)
+            self._unheard = UnheardAnswer(
+                turn.number,
+                turn.pcm(turn.start_sample, turn.end_sample),
+                turn.spoken_ms,
+                hearing.hotwords,
+            )
+            raise SpeechServiceError(UNHEARD_MESSAGE) from err
         # From here the turn is over: speech now is a continuation, not a resumption
         # (set before any await, so no frame can resume a turn whose text is taken).
         reply.phase = "saving"
@@ -536,6 +563,8 @@ class VoiceSession:
         if prefixed:
             text = f"{self._writer.unsaved_answer} {text}"
         progress = await self._save_candidate(reply, text, audio_ms, audio)
+        if progress is not None:
+            self._unheard = None  # answered anew: the answer that was not heard is replaced
         if progress is not None and self._second_pass is not None:
             self._second_pass.add(
                 progress.answer_id,
@@ -553,6 +582,20 @@ class VoiceSession:
 
     async def _resume_flow(self, reply: Reply) -> None:
         await self._set_state("thinking")
+        if (unheard := self._unheard) is not None:
+            try:
+                heard = await self._stt.transcribe(unheard.audio, hotwords=unheard.hotwords)
+            except Exception as err:
+                self._log.exception("the kept answer could not be transcribed again")
+                raise SpeechServiceError(UNHEARD_MESSAGE) from err
+            self._unheard = None
+            reply.turn_number = unheard.turn_number
+            if heard.text:
+                await self._submit_answer(
+                    reply, heard.text, source="voice", audio_ms=unheard.audio_ms,
+                    audio=unheard.audio,
+                )  # fmt: skip
+                return
         if self._writer.unsaved_answer:
             progress = await self._save_candidate(reply, self._writer.unsaved_answer, None, None)
             if progress is None:
@@ -641,6 +684,8 @@ class VoiceSession:
             on_audio_start=audio_started,
             on_first_audio=first_audio,
         )
+        if reply.voice_failed:
+            await self._error("voice_unavailable", VOICE_FAILED_MESSAGE)
         if self._second_pass is not None and not self._others_busy():
             # The reply is synthesised and the candidate is listening: the model and the
             # speech engine are idle, so the stored answer can be heard again, whole.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,6 +20,7 @@ from server.voice.sentences import SentenceSplitter
 from server.voice.tts import TextToSpeech
 
 _T = TypeVar("_T")
+logger = logging.getLogger(__name__)
 
 Outbound = ServerEvent | Pcm16
 """What ``send`` receives: a JSON event (text frame) or interviewer audio (binary frame)."""
@@ -48,6 +50,8 @@ class Utterance:
     """Estimated wall-clock time at which the client's playback queue runs dry."""
     flushed: bool = False
     """The client was told to drop what it had not played yet."""
+    voice_failed: bool = False
+    """Speech synthesis failed: the rest of the message was sent as text only."""
 
     @property
     def playing(self) -> bool:
@@ -205,8 +209,23 @@ class ReplySpeaker:
         on_first_audio: Hook,
     ) -> None:
         unit: Unit | None = None
+        if utterance.voice_failed:
+            await self._text_only(utterance, index, text)
+            return
         async with closing(self._tts.synthesize(text, speed=speed)) as chunks:
-            async for chunk in chunks:
+            pieces = aiter(chunks)
+            while True:
+                try:
+                    chunk = await anext(pieces)
+                except StopAsyncIteration:
+                    break
+                except Exception:
+                    # The candidate still gets the question: as text, this one and the rest.
+                    logger.exception("speech synthesis failed; the message goes on as text")
+                    utterance.voice_failed = True
+                    if unit is None:
+                        await self._text_only(utterance, index, text)
+                    return
                 for piece in chunk.split(self._audio_chunk_ms):
                     now = self._clock()
                     if not utterance.audio_started:
@@ -235,3 +254,15 @@ class ReplySpeaker:
                     if "first_audio" not in utterance.marks:
                         utterance.marks["first_audio"] = self._clock()
                         await on_first_audio()
+
+    async def _text_only(self, utterance: Utterance, index: int, text: str) -> None:
+        """A unit without audio: its caption is due when the audio before it has played."""
+        utterance.units.append(Unit(index, text, max(utterance.play_cursor, self._clock())))
+        await self._emit(
+            InterviewerSentence(
+                message=utterance.message,
+                index=index,
+                text=text,
+                audio_offset_ms=int(utterance.audio_ms),
+            )
+        )

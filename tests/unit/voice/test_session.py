@@ -516,18 +516,77 @@ async def test_llm_failure_reports_and_retry_regenerates(make_harness: Any) -> N
     assert saved(h) == ["Tell me about yourself. What drew you to this role?"]
 
 
-async def test_tts_failure_mid_message_flushes_and_stores_nothing(make_harness: Any) -> None:
+async def test_tts_failure_mid_message_goes_on_as_text_and_is_stored(make_harness: Any) -> None:
     h = await make_harness()
     h.tts.fail_on = "drew"
     await h.control('{"type":"start"}')
-    await h.quiet(100)
-    assert h.of(FlushPlayback)
-    assert h.of(ErrorEvent)[0].code == "internal_error"
-    assert saved(h) == []
-    h.tts.fail_on = None
-    await h.control('{"type":"retry"}')
     await h.play_out()
-    assert len(saved(h)) == 1
+    # The first sentence was spoken; the one the voice failed on arrives as text, in order.
+    sentences = [(s.index, s.text) for s in h.of(InterviewerSentence)]
+    assert sentences == [(0, "Tell me about yourself."), (1, "What drew you to this role?")]
+    assert not h.of(FlushPlayback)
+    error = h.of(ErrorEvent)[0]
+    assert (error.code, error.retryable) == ("voice_unavailable", False)
+    assert "shown as text" in error.message
+    assert saved(h) == ["Tell me about yourself. What drew you to this role?"]
+    # The candidate answers; with the voice back, the next question is spoken again.
+    h.tts.fail_on = None
+    h.clear()
+    await answer(h)
+    await h.play_out()
+    assert saved(h, "user") == [ANSWER]
+    assert h.audio_out and not h.of(ErrorEvent)
+
+
+async def test_a_voice_that_fails_from_the_first_word_still_asks_in_text(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    h.tts.fail_on = ""  # every unit
+    await h.control('{"type":"start"}')
+    await h.play_out()
+    assert not h.audio_out and not h.of(AudioStart)
+    assert [s.text for s in h.of(InterviewerSentence)] == [
+        "Tell me about yourself.",
+        "What drew you to this role?",
+    ]
+    assert len(h.tts.texts) == 1  # after one failure the rest goes as text, without waiting
+    assert saved(h) == ["Tell me about yourself. What drew you to this role?"]
+
+
+async def test_stt_failure_keeps_the_recording_and_retry_transcribes_it(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.clear()
+    h.stt.fail_next = 1000  # every pass on this answer fails
+    await answer(h)
+    error = h.of(ErrorEvent)[0]
+    assert (error.code, error.retryable) == ("speech_service_error", True)
+    assert "recording is kept" in error.message
+    assert saved(h, "user") == [] and h.session.state == "listening"
+    h.stt.fail_next = 0
+    await h.control('{"type":"retry"}')
+    assert saved(h, "user") == [ANSWER]
+    assert h.conversation.saved[-1].meta["audio_ms"]  # stored as a spoken answer, its audio kept
+    await h.play_out()
+    assert saved(h, "assistant")[-1].startswith("Describe a hard bug")
+
+
+async def test_an_answer_said_again_replaces_the_one_that_was_not_heard(
+    make_harness: Any,
+) -> None:
+    h = await make_harness()
+    await h.start()
+    h.stt.fail_next = 1000
+    await answer(h, "alpha bravo")
+    h.stt.fail_next = 0
+    await answer(h, "charlie delta")
+    await h.play_out()
+    await h.control('{"type":"retry"}')  # nothing is kept any more: no second answer
+    await h.play_out()
+    assert saved(h, "user") == ["charlie delta"]
 
 
 async def test_start_while_busy_is_refused(make_harness: Any) -> None:

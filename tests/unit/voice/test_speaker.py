@@ -181,12 +181,18 @@ async def test_llm_errors_propagate_to_speak() -> None:
     assert r.tts.texts == ["Tell me about yourself."]  # what came before the error was spoken
 
 
-async def test_tts_errors_propagate_and_close_the_llm_stream() -> None:
+async def test_a_tts_error_turns_the_rest_of_the_message_into_text() -> None:
     r = rig()
     r.tts.fail_on = "drew"
     deltas = Deltas(REPLY, r.clock)
-    with pytest.raises(RuntimeError, match="tts exploded"):
-        await r.speak(Utterance(), deltas)
+    utterance = Utterance()
+    spoken = await r.speak(utterance, deltas)
+    assert utterance.voice_failed
+    whole = "Tell me about yourself. What drew you to this role? Take your time."
+    assert spoken == whole  # the whole message, to be stored as said
+    captions = [e.text for e in r.out if isinstance(e, InterviewerSentence)]
+    assert " ".join(captions) == whole  # every sentence reached the candidate, in order
+    assert r.tts.texts[-1].startswith("What drew")  # not tried again after the failure
     assert deltas.closed
 
 
