@@ -15,7 +15,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
 from server.ai.llm import ChatModel
 from server.container import open_container
@@ -72,6 +72,15 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     )
 
 
+def _undecodable(_: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    # Litestar decodes a multipart form's fields as UTF-8 before any handler runs.
+    logger.info("request refused: text that is not UTF-8 (%s)", exc.reason)
+    return Response(
+        error_body("bad_request", "A form field is not valid text (UTF-8); nothing was stored."),
+        status_code=HTTP_400_BAD_REQUEST,
+    )
+
+
 def _unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("Unhandled error", exc_info=exc)
     return Response(
@@ -116,6 +125,7 @@ def create_app(
         exception_handlers={
             AppError: _app_error,
             HTTPException: _http_error,
+            UnicodeDecodeError: _undecodable,
             Exception: _unexpected_error,
         },
         lifespan=[_container],

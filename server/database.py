@@ -47,6 +47,10 @@ async def migrate() -> None:
     from piccolo.engine import engine_finder
 
     engine = engine_finder()
+    if isinstance(engine, SQLiteEngine):
+        # Write-ahead logging: readers no longer wait for a writer (nor it for them), which
+        # under many visitors at once was most of the server's time. Kept by the file.
+        await engine.run_ddl("PRAGMA journal_mode=WAL")
     if not isinstance(engine, PostgresEngine):
         return await _forwards()
     import asyncpg

@@ -56,6 +56,23 @@ class Figures:
     speech_questions_lost: int = 0  # not shown as text, or not stored as shown
     speech_not_recovered: int = 0
     speech_error_s: dict[str, float] = field(default_factory=dict)
+    load_clients: int = 0
+    load_voices: int = 0
+    load_seconds: float = 0
+    load_requests: int = 0
+    load_errors: int = 0
+    load_error_kinds: dict[str, int] = field(default_factory=dict)
+    load_api_ms: dict[str, float] = field(default_factory=dict)
+    load_api_ms_by_route: dict[str, dict[str, float]] = field(default_factory=dict)
+    load_voice_turns: int = 0
+    load_voice_errors: int = 0
+    load_v2v_ms: dict[str, float] = field(default_factory=dict)
+    schema_operations: int = 0
+    schema_operations_missed: int = 0
+    schema_cases: int = 0
+    schema_responses: dict[str, int] = field(default_factory=dict)
+    schema_crashes: int = 0
+    schema_errors_not_logged: int = 0
     server_5xx: int = 0
 
     def problems(self) -> list[str]:
@@ -79,6 +96,12 @@ class Figures:
             "answers lost to a speech fault": self.speech_answers_lost,
             "questions lost to a speech fault": self.speech_questions_lost,
             "voices not back after a speech fault": self.speech_not_recovered,
+            "API errors under load": self.load_errors,
+            "spoken turns that failed under load": self.load_voice_errors,
+            "schema run: 5xx": self.schema_responses.get("5xx", 0),
+            "schema run: requests not answered": self.schema_crashes,
+            "schema run: errors not logged": self.schema_errors_not_logged,
+            "schema run: operations not exercised": self.schema_operations_missed,
             "5xx responses (other than model faults)": self.server_5xx,
         }
         return [f"{name}: {n}" for name, n in checks.items() if n]

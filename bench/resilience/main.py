@@ -17,8 +17,10 @@ from bench.resilience.faults import disconnects, fuzz, model_faults
 from bench.resilience.harness import Figures, Run
 from bench.resilience.instances import two_instances
 from bench.resilience.kills import kills
+from bench.resilience.load import load
+from bench.resilience.schema import schema_run
 from bench.resilience.speech import speech_faults
-from bench.server_proc import ROOT
+from bench.server_proc import ROOT, ServerProcess
 from bench.stub_llm import StubModel
 
 
@@ -41,8 +43,25 @@ async def main_async(args: argparse.Namespace) -> Figures:
                 await model_faults(server.base_url, stub, figures)
                 print(f"[resilience] fuzzed frames ({args.frames})", flush=True)
                 await fuzz(server.base_url, figures, frames=args.frames, rng=rng)
+                if args.load_seconds > 0:
+                    print(
+                        f"[resilience] load: {args.clients} API visitors and {args.voices} "
+                        f"spoken interviews for {args.load_seconds:.0f} s",
+                        flush=True,
+                    )
+                    await load(
+                        server.base_url,
+                        figures,
+                        clients=args.clients,
+                        voices=args.voices,
+                        seconds=args.load_seconds,
+                        seed=args.seed,
+                    )
                 print("[resilience] speech engine faults", flush=True)
                 await speech_faults(server.base_url, run.data_dir, figures)
+                if args.schema_examples > 0:
+                    print("[resilience] property-based run over the OpenAPI schema", flush=True)
+                    await _schema(server, figures, args)
                 await _instances(run, figures, args, "sqlite")
                 print(f"[resilience] kill -9 ({args.kills})", flush=True)
                 await kills(run, figures, times=args.kills)
@@ -60,6 +79,23 @@ async def main_async(args: argparse.Namespace) -> Figures:
                 finally:
                     run.stop()
     return figures
+
+
+async def _schema(server: ServerProcess, figures: Figures, args: argparse.Namespace) -> None:
+    schema = await schema_run(
+        server.base_url,
+        max_examples=args.schema_examples,
+        seed=args.seed,
+        log_path=server.log_path,
+    )
+    figures.schema_operations = schema.operations
+    figures.schema_operations_missed = schema.operations - schema.operations_covered
+    figures.schema_cases = schema.cases_sent
+    figures.schema_responses = dict(schema.responses)
+    figures.schema_crashes = schema.crashes
+    figures.schema_errors_not_logged = schema.errors_not_logged
+    for line in schema.failure_kinds():
+        print(line, flush=True)
 
 
 async def _instances(run: Run, figures: Figures, args: argparse.Namespace, database: str) -> None:
@@ -110,6 +146,20 @@ def table(f: Figures) -> str:
         ("answers lost to a speech fault", f.speech_answers_lost),
         ("questions lost to a speech fault (not shown as stored)", f.speech_questions_lost),
         ("voices not back after a speech fault", f.speech_not_recovered),
+        (
+            f"load: API requests ({f.load_clients} visitors, {f.load_seconds:.0f} s)",
+            f.load_requests,
+        ),
+        ("API errors under load", f.load_errors),
+        (f"spoken turns under load ({f.load_voices} interviews)", f.load_voice_turns),
+        ("spoken turns that failed under load", f.load_voice_errors),
+        (
+            f"schema run: requests over {f.schema_operations} operations",
+            f.schema_cases,
+        ),
+        ("schema run: 5xx", f.schema_responses.get("5xx", 0)),
+        ("schema run: requests not answered", f.schema_crashes),
+        ("schema run: errors not logged", f.schema_errors_not_logged),
         ("socket handovers between two instances", f.instance_handovers),
         ("sockets left live on two instances", f.instance_sockets_both_live),
         ("races (one interview's turn sent to both instances at once)", f.instance_races),
@@ -121,6 +171,13 @@ def table(f: Figures) -> str:
     lines.append(f"HTTP status, per model fault: {f.fault_status}")
     lines.append(f"fuzzing: closes by code: {f.fuzz_closes}")
     lines.append(f"seconds to the error, per speech fault: {f.speech_error_s}")
+    lines.append(
+        f"under load: API latency ms {f.load_api_ms}, voice-to-voice ms {f.load_v2v_ms}, "
+        f"errors {f.load_error_kinds}"
+    )
+    for route, ms in f.load_api_ms_by_route.items():
+        lines.append(f"  {route}: {ms}")
+    lines.append(f"schema run: responses by class {f.schema_responses}")
     lines.append(f"kill -9 on: {f.kill_databases}; two instances on: {f.instance_databases}")
     lines.append(f"two instances: answers refused (409) by {f.instance_refused}")
     if f.instance_handover_s:
@@ -136,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--disconnects", type=int, default=100)
     parser.add_argument("--frames", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=50, help="API visitors under load")
+    parser.add_argument("--voices", type=int, default=2, help="spoken interviews under load")
+    parser.add_argument("--load-seconds", type=float, default=120)
+    parser.add_argument(
+        "--schema-examples", type=int, default=100, help="per operation, in the schema run"
+    )
     parser.add_argument("--handovers", type=int, default=20)
     parser.add_argument("--races", type=int, default=20)
     parser.add_argument(

@@ -160,7 +160,9 @@ class RecordingService:
     async def wav_of(self, public_id: str, owner_id: str, message_id: int) -> bytes:
         """One answer's recording as a WAV file; anyone else's answers like a missing one."""
         session = await self.sessions.get(public_id, owner_id)
-        recording = await self.recordings.get(session.id, message_id)
+        # An id no row can have (past a 64-bit integer) is missing too, not a database error.
+        fits = 0 < message_id < 2**63
+        recording = await self.recordings.get(session.id, message_id) if fits else None
         if recording is None:
             raise NotFound("This answer has no recording.")
         return wav_header(len(recording.pcm), recording.sample_rate_hz) + recording.pcm

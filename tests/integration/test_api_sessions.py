@@ -142,6 +142,25 @@ async def test_bad_session_input_is_rejected_and_nothing_saved(
     assert (await client.get("/api/sessions")).json() == []
 
 
+@pytest.mark.parametrize(
+    "parts",
+    [
+        {"job_title": (None, b"\xff\xfe"), "company_name": (None, b"Acme")},  # a field
+        {"cv_file": (None, b"\x89PNG\r\n\x1a\n")},  # a binary file part without a filename
+        {"unexpected": (None, b"\xc3\x28")},  # a part the form does not have
+    ],
+)
+async def test_form_parts_that_are_not_utf8_are_a_400_not_a_crash(
+    client: Client, sample_jd: str, parts: dict[str, tuple[None, bytes]]
+) -> None:
+    form = {"job_title": (None, b"Engineer"), "company_name": (None, b"Acme")}
+    form["job_description"] = (None, sample_jd.encode())
+    response = await client.post("/api/sessions", files={**form, **parts})
+    assert response.status_code == 400, response.text
+    assert "utf-8" in response.json()["error"]["message"].lower()
+    assert (await client.get("/api/sessions")).json() == []
+
+
 async def test_oversize_upload_is_413(client: Client, sample_cv: str, sample_jd: str) -> None:
     big = (sample_cv + "\n") * (5 * 1024 * 1024 // len(sample_cv) + 2)
     response = await create_session(

@@ -209,6 +209,8 @@ async def test_audio_and_recording_controls_are_owner_only(
     other_session = await _asked(client, sample_cv, sample_jd)
     assert (await client.get(_audio_url(other_session, message_id))).status_code == 404
     assert (await client.get(_audio_url(session_id, message_id + 1000))).status_code == 404
+    for beyond_any_row in (2**63, -(2**63) - 1, 0):  # not a database error: missing
+        assert (await client.get(_audio_url(session_id, beyond_any_row))).status_code == 404
 
 
 async def test_turning_recording_off_keeps_no_new_audio(

@@ -17,7 +17,17 @@ pytestmark = pytest.mark.slow
 
 async def test_faults_lose_nothing() -> None:
     args = argparse.Namespace(
-        disconnects=12, frames=300, kills=2, handovers=4, races=6, postgres="", seed=11
+        disconnects=12,
+        frames=300,
+        kills=2,
+        handovers=4,
+        races=6,
+        postgres="",
+        clients=10,
+        voices=1,
+        load_seconds=20,
+        schema_examples=0,  # tests/integration/test_schema_run.py runs its slice
+        seed=11,
     )
     figures = await main_async(args)
     print("\n" + table(figures))
