@@ -58,8 +58,8 @@ bench-stt: setup system-deps ## Speech recognition: the interview's vocabulary, 
 bench-speculative: setup ## Speculative decoding: the quality model plain vs drafted by the fast one, side by side; table on stdout, JSON in var/bench/speculative.json (~20 min; docs/benchmarks.md)
 	$(BIN)/python -m bench.speculative
 
-resilience: setup system-deps ## Faults injected into the real server: 100 forced disconnects, model faults, 1,000 fuzzed frames, kill -9; figures on stdout, JSON in var/resilience/ (docs/reliability.md; ~10 min)
-	$(BIN)/python -m bench.resilience
+resilience: setup system-deps ## Faults injected into the real server: 100 forced disconnects, model and speech-engine faults, 1,000 fuzzed frames, load (50 visitors + 2 spoken interviews, 2 min), upload bombs mid-interview, a schemathesis run, two instances and kill -9 on SQLite and PostgreSQL; figures on stdout, JSON in var/resilience/ (docs/reliability.md; ~20 min)
+	VIVA_RESILIENCE_DATABASE_URL=$$(scripts/postgres-up.sh viva_resilience) $(BIN)/python -m bench.resilience
 
 eval-feedback: setup ## The labelled interviews through the real model, every report statement audited (docs/rubric.md; ~25 min)
 	$(BIN)/python -m evals.feedback --json var/eval/feedback.json

@@ -67,6 +67,15 @@ class Figures:
     load_voice_turns: int = 0
     load_voice_errors: int = 0
     load_v2v_ms: dict[str, float] = field(default_factory=dict)
+    bombs_sent: int = 0
+    bombs_not_refused_in_time: int = 0  # not a 4xx, or later than 2 s
+    bomb_seconds: dict[str, float] = field(default_factory=dict)  # the slowest, per bomb
+    bomb_voice_failures: int = 0
+    bomb_v2v_before_ms: list[float] = field(default_factory=list)
+    bomb_v2v_during_ms: list[float] = field(default_factory=list)
+    bomb_audio_chunks: int = 0
+    bomb_audio_late: int = 0
+    bomb_audio_worst_late_ms: float = 0
     schema_operations: int = 0
     schema_operations_missed: int = 0
     schema_cases: int = 0
@@ -98,6 +107,9 @@ class Figures:
             "voices not back after a speech fault": self.speech_not_recovered,
             "API errors under load": self.load_errors,
             "spoken turns that failed under load": self.load_voice_errors,
+            "bombs not refused (4xx) within 2 s": self.bombs_not_refused_in_time,
+            "spoken turns that failed during bombs": self.bomb_voice_failures,
+            "reply audio late during bombs": self.bomb_audio_late,
             "schema run: 5xx": self.schema_responses.get("5xx", 0),
             "schema run: requests not answered": self.schema_crashes,
             "schema run: errors not logged": self.schema_errors_not_logged,

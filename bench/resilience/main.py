@@ -20,6 +20,7 @@ from bench.resilience.kills import kills
 from bench.resilience.load import load
 from bench.resilience.schema import schema_run
 from bench.resilience.speech import speech_faults
+from bench.resilience.uploads import bombs_under_voice, summary
 from bench.server_proc import ROOT, ServerProcess
 from bench.stub_llm import StubModel
 
@@ -57,6 +58,8 @@ async def main_async(args: argparse.Namespace) -> Figures:
                         seconds=args.load_seconds,
                         seed=args.seed,
                     )
+                print("[resilience] upload bombs during a spoken interview", flush=True)
+                await bombs_under_voice(server.base_url, figures)
                 print("[resilience] speech engine faults", flush=True)
                 await speech_faults(server.base_url, run.data_dir, figures)
                 if args.schema_examples > 0:
@@ -153,6 +156,10 @@ def table(f: Figures) -> str:
         ("API errors under load", f.load_errors),
         (f"spoken turns under load ({f.load_voices} interviews)", f.load_voice_turns),
         ("spoken turns that failed under load", f.load_voice_errors),
+        ("upload bombs sent during a spoken interview", f.bombs_sent),
+        ("bombs not refused (4xx) within 2 s", f.bombs_not_refused_in_time),
+        ("spoken turns that failed during bombs", f.bomb_voice_failures),
+        ("reply audio chunks late during bombs", f.bomb_audio_late),
         (
             f"schema run: requests over {f.schema_operations} operations",
             f.schema_cases,
@@ -177,6 +184,7 @@ def table(f: Figures) -> str:
     )
     for route, ms in f.load_api_ms_by_route.items():
         lines.append(f"  {route}: {ms}")
+    lines.append(summary(f))
     lines.append(f"schema run: responses by class {f.schema_responses}")
     lines.append(f"kill -9 on: {f.kill_databases}; two instances on: {f.instance_databases}")
     lines.append(f"two instances: answers refused (409) by {f.instance_refused}")
