@@ -1,30 +1,26 @@
 """``make resilience``: faults injected into the real server on loopback, with the figures.
 
-The server is ``python -m server`` in a process of its own, with the real speech engines and,
-as its model, ``bench.stub_llm`` (an OpenAI-compatible endpoint on loopback that answers at
-once or fails on request), so that faults land where they are meant to and a run takes
-minutes. Four scenarios:
+The server is ``python -m server`` in a process of its own (run as ``bench.faulty_speech``:
+the real speech engines behind fault switches) and, as its model, ``bench.stub_llm`` (an
+OpenAI-compatible endpoint on loopback that answers at once or fails on request), so that
+faults land where they are meant to and a run takes minutes. The scenarios, one module each:
 
-- **forced disconnects**: interviews answered over the voice socket, the socket dropped at a
-  random point of every answer (just sent, stored, mid-reply audio, after the reply) and of the
-  report (the request abandoned mid-generation); the client reconnects, resends an answer only
-  if it is not stored, and goes on. Counts answers lost (acknowledged by the server, then not
-  stored), stored twice, interviews not resumable, reports not generated exactly once.
-- **model faults**: the model stalls, trickles, answers junk, errors or cuts its stream mid-way:
-  the turn must fail with a clear retryable error within the reply timeout, the answer kept,
-  and the retry must work once the model is back.
-- **fuzzed frames**: random binary and text frames on the voice socket (oversized, odd
-  lengths, malformed, nested, wrongly typed JSON): the server must never close with an internal
-  error, must keep answering, and the interview must be intact.
-- **kill -9**: the server killed while an answer waits for the model, and while the report is
-  written; restarted on the same database: the answer is there once, the database passes its
-  integrity check, and the interview resumes.
+- ``faults``: **forced disconnects** at a random point of every answer and of the report;
+  **model faults** (stall, trickle, junk, HTTP 500, a stream cut mid-way); **fuzzed frames**
+  on the voice socket.
+- ``load``: **50 API visitors and two spoken interviews** at once, for two minutes.
+- ``uploads``: **upload bombs while a spoken interview goes on**.
+- ``speech``: **speech recognition and synthesis failing** mid-interview.
+- ``schema``: a **property-based run over the OpenAPI schema** (schemathesis).
+- ``instances``: **two app instances on one database**: the one-live-socket rule and the turn
+  lock across them.
+- ``kills``: **kill -9** mid-answer and mid-report, and the restart.
 
-Prints a table, writes ``var/resilience/results.json``, exits 1 if any figure is off target.
-``--disconnects``, ``--frames`` and ``--kills`` size it (CI runs a slice:
-``tests/integration/test_resilience.py``). Not covered here (see docs/reliability.md): load,
-upload bombs under a live interview (``tests/integration/test_uploads.py`` has them), STT/TTS
-failures, and two instances on one PostgreSQL.
+The two-instance and kill -9 scenarios run on SQLite, and again on PostgreSQL when
+``--postgres`` (or ``VIVA_RESILIENCE_DATABASE_URL``) names one (``make resilience`` does).
+Prints a table, writes ``var/resilience/results.json``, exits 1 if any figure is off target
+(``Figures.problems``). The options size it; CI runs slices (``tests/integration/
+test_resilience.py``, ``test_instances.py`` on both databases, ``test_schema_run.py``).
 """
 
 from __future__ import annotations

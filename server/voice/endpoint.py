@@ -15,7 +15,6 @@ framework is installed or imported.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import numpy as np
 
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
 from server.voice.turns import Judge, Judgment, TurnDetector, judged_finished
+from server.voice.workers import EngineThreads
 
 if TYPE_CHECKING:
     from server.voice.transcriber import TurnTranscriber
@@ -131,6 +131,9 @@ class SmartTurn:
             n_fft=400,
         )
         self.model_path = model_path
+        # One judgement at a time, on a thread of its own: on a few cores two at once are no
+        # faster, and a queue of them must not hold up the event loop's other work.
+        self._threads = EngineThreads("smart-turn")
 
     @classmethod
     def load(cls, models_dir: Path | None = None) -> SmartTurn:
@@ -142,7 +145,7 @@ class SmartTurn:
         return model
 
     async def probability(self, audio: Pcm16) -> float:
-        return await asyncio.to_thread(self.probability_sync, audio)
+        return await self._threads.run(self.probability_sync, audio)
 
     def probability_sync(self, audio: Pcm16) -> float:
         """``probability``, blocking (the model runs in the calling thread)."""

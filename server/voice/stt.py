@@ -12,7 +12,6 @@ Whisper invents text on silence, so callers only pass audio the VAD found speech
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import os
@@ -25,6 +24,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Float32Array, Pcm16
+from server.voice.workers import EngineThreads
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +227,9 @@ class WhisperSTT:
         self.final_window = final_window
         self.filler_seed = filler_seed
         self._lock = threading.Lock()
+        # Two: a live caption is tried (and skipped, if the model is busy) while a final pass
+        # runs, instead of waiting behind it.
+        self._threads = EngineThreads("whisper", workers=2)
         logger.info(
             "loaded Whisper from %s (%s, %s) in %.2f s",
             self._model_dir,
@@ -269,7 +272,7 @@ class WhisperSTT:
     ) -> Transcript:
         # faster-whisper's segments are a lazy generator: they are consumed inside the worker
         # thread (transcribe_sync), never on the event loop.
-        return await asyncio.to_thread(
+        return await self._threads.run(
             self.transcribe_sync, pcm16_16k, prompt=prompt, hotwords=hotwords, draft=draft
         )
 

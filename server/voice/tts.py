@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from server.errors import AIServiceError
 from server.voice.audio import Pcm16
+from server.voice.workers import EngineThreads
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class PiperTTS:
         self._voice = voice
         self._base_length_scale = float(voice.config.length_scale)
         self._lock = threading.Lock()
+        self._threads = EngineThreads("piper")
         self._workers: set[asyncio.Future[None]] = set()
 
     @classmethod
@@ -119,7 +121,7 @@ class PiperTTS:
 
         # The worker is owned by this adapter, not the consumer: a cancelled consumer must not
         # wait for Piper to finish the sentence in hand (barge-in must be instant).
-        worker = asyncio.ensure_future(asyncio.to_thread(work))
+        worker = asyncio.ensure_future(self._threads.run(work))
         self._workers.add(worker)
         worker.add_done_callback(self._workers.discard)
         try:

@@ -321,3 +321,45 @@ async def test_the_interviewer_speaks_with_piper_through_the_session(
     timings = next(e for e in sent if isinstance(e, TurnTimings))
     assert timings.reference == "request"
     assert "first_audio_after_first_sentence_ms" in timings.timings_ms
+
+
+async def test_the_engines_work_while_the_default_executor_is_taken(
+    spoken: list[Pcm16], whisper: WhisperSTT, piper: PiperTTS
+) -> None:
+    """Whisper, Piper and Smart Turn run on threads of their own (server/voice/workers.py): a
+    queue of their jobs cannot starve the event loop's default executor, nor wait behind it
+    (under load, before, the server stopped answering: docs/reliability.md)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.voice.endpoint import SmartTurn
+
+    turn_model = await asyncio.to_thread(SmartTurn.load)
+    loop = asyncio.get_running_loop()
+    release = asyncio.Event()
+    taken = ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(taken)
+    blocker = loop.run_in_executor(None, lambda: asyncio.run_coroutine_threadsafe(
+        release.wait(), loop).result())  # fmt: skip
+    try:
+        answer = resample(spoken[0], 16_000)
+        async with asyncio.timeout(30):
+            heard = await whisper.transcribe(answer)
+            voiced = [chunk async for chunk in piper.synthesize("Tell me about a hard bug.")]
+            finished = await turn_model.probability(answer)
+        assert heard.text and voiced and 0.0 <= finished <= 1.0
+        assert not blocker.done()  # the default executor was taken all along
+    finally:
+        release.set()
+        await blocker
+        loop.set_default_executor(ThreadPoolExecutor())
+        taken.shutdown()
+
+
+def test_importing_the_server_keeps_openblas_to_one_thread() -> None:
+    import subprocess
+    import sys
+
+    code = "import server, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "1", out.stderr
