@@ -210,7 +210,7 @@ class ReplySpeaker:
     ) -> None:
         unit: Unit | None = None
         if utterance.voice_failed:
-            await self._text_only(utterance, index, text)
+            await self._caption(utterance, index, text, self._clock())
             return
         async with closing(self._tts.synthesize(text, speed=speed)) as chunks:
             pieces = aiter(chunks)
@@ -224,7 +224,7 @@ class ReplySpeaker:
                     logger.exception("speech synthesis failed; the message goes on as text")
                     utterance.voice_failed = True
                     if unit is None:
-                        await self._text_only(utterance, index, text)
+                        await self._caption(utterance, index, text, self._clock())
                     return
                 for piece in chunk.split(self._audio_chunk_ms):
                     now = self._clock()
@@ -238,16 +238,7 @@ class ReplySpeaker:
                         )
                         await on_audio_start()
                     if unit is None:
-                        unit = Unit(index, text, max(utterance.play_cursor, now))
-                        utterance.units.append(unit)
-                        await self._emit(
-                            InterviewerSentence(
-                                message=utterance.message,
-                                index=index,
-                                text=text,
-                                audio_offset_ms=int(utterance.audio_ms),
-                            )
-                        )
+                        unit = await self._caption(utterance, index, text, now)
                     utterance.play_cursor = max(utterance.play_cursor, now) + piece.duration_s
                     utterance.audio_ms += piece.duration_ms
                     await self._emit(piece)
@@ -255,9 +246,11 @@ class ReplySpeaker:
                         utterance.marks["first_audio"] = self._clock()
                         await on_first_audio()
 
-    async def _text_only(self, utterance: Utterance, index: int, text: str) -> None:
-        """A unit without audio: its caption is due when the audio before it has played."""
-        utterance.units.append(Unit(index, text, max(utterance.play_cursor, self._clock())))
+    async def _caption(self, utterance: Utterance, index: int, text: str, now: float) -> Unit:
+        """A unit begins: its caption is due when the audio before it has played (a unit sent
+        as text only has no audio of its own)."""
+        unit = Unit(index, text, max(utterance.play_cursor, now))
+        utterance.units.append(unit)
         await self._emit(
             InterviewerSentence(
                 message=utterance.message,
@@ -266,3 +259,4 @@ class ReplySpeaker:
                 audio_offset_ms=int(utterance.audio_ms),
             )
         )
+        return unit
