@@ -25,18 +25,24 @@ from server.voice_client import VoiceClient, create_sample_session
 REFUSED_BY_DATABASE = "moved on in another window or request"  # MessageRepository.add's 409
 
 
+RACES_PER_INTERVIEW = 12  # questions per interview are at most 15
+
+
 async def two_instances(
     first_url: str, second_url: str, figures: Figures, *, handovers: int, races: int
 ) -> None:
     async with api_client(first_url, figures) as one, api_client(second_url, figures) as two:
-        sid = await create_sample_session(one, questions=max(3, races + 1), difficulty="easy")
+        sid = await create_sample_session(one, questions=3, difficulty="easy")
         two.cookies.set("viva_owner", one.cookies.get("viva_owner") or "")
         for n in range(handovers):
             old_url, new_url = (first_url, second_url) if n % 2 == 0 else (second_url, first_url)
             await _handover(old_url, new_url, one, sid, figures)
-        for _ in range(races):
-            await _race(one, two, sid, figures)
-        figures.instance_turns_doubled += _doubled(await messages_of(one, sid))
+        for start in range(0, races, RACES_PER_INTERVIEW):
+            count = min(RACES_PER_INTERVIEW, races - start)
+            sid = await create_sample_session(one, questions=count + 1, difficulty="easy")
+            for _ in range(count):
+                await _race(one, two, sid, figures)
+            figures.instance_turns_doubled += _doubled(await messages_of(one, sid))
 
 
 async def _handover(
