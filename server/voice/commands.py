@@ -80,6 +80,8 @@ _PHRASES: dict[Command, tuple[str, ...]] = {
         # Whisper hears a lone "End the interview." as "And the interview." (tiny.en, Piper's
         # voice, in the room's browser test); as a whole utterance it is no answer either.
         "and the interview",
+        "and then the interview",  # the same, its first sound clipped
+        "then the interview",
         "end this interview",
         "end interview",
         "stop the interview",
@@ -109,11 +111,22 @@ def normalized(text: str) -> str:
 
 
 def spoken_command(text: str) -> Command | None:
-    """The command ``text`` is, when the whole of it is one; else None."""
-    words = normalized(text)
+    """The command ``text`` is, when the whole of it is one; else None. A command said (or
+    heard: Whisper repeats a short utterance) more than once is still that one command."""
+    commands = {_command(sentence) for sentence in _SENTENCES.split(text) if sentence.strip()}
+    if len(commands) == 1 and None not in commands:
+        return commands.pop()
+    return None
+
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+
+
+def _command(sentence: str) -> Command | None:
+    words = normalized(sentence)
     words = _LEADING.sub("", words)
     words = _TRAILING.sub("", words).strip()
-    return _BY_PHRASE.get(words)  # the whole utterance, exactly: never a phrase inside an answer
+    return _BY_PHRASE.get(words)  # the whole sentence, exactly: never a phrase inside an answer
 
 
 def with_command_cues(hotwords: str | None) -> str | None:

@@ -23,6 +23,11 @@ from server.voice.commands import spoken_command
         ("End the interview.", "end"),
         ("Okay, I want to end the interview now.", "end"),
         ("And the interview.", "end"),  # how Whisper hears a lone "End the interview."
+        ("And then the interview.", "end"),  # the same, its first sound clipped
+        # Whisper (tiny.en) repeats a short utterance: still one command.
+        ("End the interview. End the interview.", "end"),
+        ("End the interview. And the interview.", "end"),
+        ("Skip this question. Skip this question.", "skip"),
     ],
 )
 def test_a_whole_utterance_command_is_recognised(said: str, command: str) -> None:
@@ -39,6 +44,9 @@ def test_a_whole_utterance_command_is_recognised(said: str, command: str) -> Non
         "Wait times dropped from four minutes to ten seconds.",
         "I passed the exam.",
         "",
+        "In the interview.",  # a possible answer ("Where did you learn that?")
+        "End the interview. I led the billing migration.",  # a command, then an answer
+        "Skip this question. End the interview.",  # two commands: neither is carried out
     ],
 )
 def test_a_command_inside_an_answer_is_an_answer(said: str) -> None:
