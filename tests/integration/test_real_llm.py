@@ -245,9 +245,13 @@ async def _stored_interview(name: str) -> tuple[str, str, list[str]]:
     messages = MessageRepository()
     for number, qa in enumerate(data["qas"], 1):
         await messages.add(
-            record.id, role="assistant", content=qa["question"], question_number=number
+            record.id,
+            position=2 * number - 2,
+            role="assistant",
+            content=qa["question"],
+            question_number=number,
         )
-        await messages.add(record.id, role="user", content=qa["answer"])
+        await messages.add(record.id, position=2 * number - 1, role="user", content=qa["answer"])
     return record.public_id, owner, [qa["answer"] for qa in data["qas"]]
 
 
