@@ -416,8 +416,12 @@ class InterviewEngine:
         interrupted: bool = False,
         timings: Mapping[str, Any] | None = None,
     ) -> MessageRecord:
-        """Store what the interviewer said (for voice: what was actually spoken)."""
+        """Store what the interviewer said (for voice: what was actually spoken). Only where
+        a reply is due: if another request or app instance stored one meanwhile, ``Conflict``
+        (and nothing is stored), so no question follows another unanswered."""
         state = await self.state(session)
+        if state.awaiting != "question":
+            raise Conflict(_not_now("a new interviewer message", state))
         follow_up = _is_said(text, self._follow_ups.pop(session.public_id, None))
         closing = (end_now or state.next_is_closing) and not follow_up
         record = await self.messages.add(

@@ -104,6 +104,24 @@ async def test_two_next_questions_read_together_store_one_and_both_return_it(db:
     assert [m.role for m in stored] == ["assistant", "user", "assistant"]
 
 
+async def test_a_reply_stored_after_another_one_was_is_refused(db: None) -> None:
+    """Two instances wrote the next question; the later one saves after the first was stored
+    (so the place it reads as next is free): it must not store a second question in a row."""
+    session_id = await _session()
+    sessions = SessionRepository()
+    session = await sessions.get_owned("lock-1", "owner-1")
+    assert session is not None
+    messages = MessageRepository()
+    await messages.add(session_id, position=0, role="assistant", content="Why us?")
+    await messages.add(session_id, position=1, role="user", content=ANSWER)
+    engine = InterviewEngine(FakeChatModel(), sessions, messages)
+    await engine.save_reply(session, "What did you measure?")
+    with pytest.raises(Conflict):
+        await engine.save_reply(session, "How did you measure it?")
+    stored = await messages.list_for_session(session_id)
+    assert [m.role for m in stored] == ["assistant", "user", "assistant"]
+
+
 async def test_the_migration_numbers_messages_stored_before_it(db: None) -> None:
     migration = importlib.import_module(
         "models.piccolo_migrations.models_2026_12_06t07_22_00_000000"
