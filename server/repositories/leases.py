@@ -22,8 +22,12 @@ class VoiceLeaseRepository:
 
     async def renew(self, lease_id: int) -> bool:
         """Mark the connection alive now; False if its row is gone (taken as stale)."""
-        await VoiceLease.update({VoiceLease.seen_at: _now()}).where(VoiceLease.id == lease_id)
-        return await VoiceLease.exists().where(VoiceLease.id == lease_id)
+        renewed = (
+            await VoiceLease.update({VoiceLease.seen_at: _now()})
+            .where(VoiceLease.id == lease_id)
+            .returning(VoiceLease.id)
+        )
+        return bool(renewed)
 
     async def newer_exists(self, session_id: int, lease_id: int) -> bool:
         """Whether a later connection to the session has opened (this one is replaced)."""
