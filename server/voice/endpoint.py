@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from server.voice.asking import invites_a_long_answer
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
 from server.voice.turns import Judge, Judgment, TurnDetector, judged_finished
 from server.voice.workers import EngineThreads
@@ -66,9 +67,12 @@ class EndOfTurnJudge:
         self._log = log
         self._min_commit = int(detector.config.min_commit_ms * INPUT_SAMPLE_RATE_HZ / 1000)
 
-    async def finished(self, hearing: TurnTranscriber, judge: Judge) -> bool:
+    async def finished(
+        self, hearing: TurnTranscriber, judge: Judge, *, question: str | None = None
+    ) -> bool:
         """Whether the turn should end now: the model hears it finished, the words do not
-        stop mid-sentence, and the candidate has not spoken since the pause."""
+        stop mid-sentence (nor are a short answer to ``question``, the interviewer's last
+        message, when it is open), and the candidate has not spoken since the pause."""
         turn = hearing.turn
         if judge.end - turn.committed_until >= self._min_commit:
             # A phrase long enough to transcribe on its own (the commit rule's length) starts
@@ -89,8 +93,12 @@ class EndOfTurnJudge:
         if not judged_finished(turn, judgment, self._threshold):
             return False
         self._commit(hearing, judge)
-        if not finished(probability, await hearing.text_so_far(), self._threshold):
-            self._log.debug("turn %d: the words so far stop mid-sentence", turn.number)
+        text = await hearing.text_so_far()
+        if not finished(probability, text, self._threshold, question=question):
+            self._log.debug(
+                "turn %d: the words so far stop mid-sentence or are a short answer",
+                turn.number,
+            )
             return False
         self._log.debug(
             "turn %d judged finished (p=%.2f, %.0f ms)", turn.number, probability, model_ms
@@ -203,7 +211,34 @@ def sounds_unfinished(text: str) -> bool:
     return first in _SUBORDINATORS and "," not in last_sentence
 
 
-def finished(probability: float, text: str | None, threshold: float) -> bool:
+SHORT_ANSWER_WORDS = 10
+"""An answer of fewer words than this (about 4 s of speech) is short."""
+
+
+def short_answer(text: str) -> bool:
+    """Whether the answer so far is one short stretch (fewer than ``SHORT_ANSWER_WORDS``)."""
+    return len(text.split()) < SHORT_ANSWER_WORDS
+
+
+def finished(
+    probability: float, text: str | None, threshold: float, *, question: str | None = None
+) -> bool:
     """The verdict at a pause: the model hears a finished turn, and the words (when known)
-    do not stop mid-sentence."""
-    return probability >= threshold and not (text is not None and sounds_unfinished(text))
+    do not stop mid-sentence and are not a short answer to an open question.
+
+    A first clause can be a whole sentence by its words and its intonation ("We ran
+    everything on Kubernetes in AWS, … and I set up alerts"), and neither the model nor the
+    words can tell it from a finished answer. The question can: asked "How did you run
+    it?", a candidate who stops after seven words is more often thinking than done, and an
+    interviewer waits for more. So a short answer to an open question ends on the
+    candidate's own pause limit (``silence_ms``), not at the judged pause; a short answer
+    to a closed one ("Have you used Kafka?" "Yes, I have.") ends as soon as it sounds
+    finished.
+    """
+    if probability < threshold:
+        return False
+    if text is None:
+        return True
+    if sounds_unfinished(text):
+        return False
+    return not (short_answer(text) and invites_a_long_answer(question))

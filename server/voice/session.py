@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
+from server.voice.asking import asks_something
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
 from server.voice.commands import spoken_command
 from server.voice.config import VoiceConfig
@@ -82,7 +83,7 @@ from server.voice.replies import (
     UnheardAnswer,
 )
 from server.voice.revision import SecondPass
-from server.voice.speaker import Outbound, ReplySpeaker, asks_something, one_text
+from server.voice.speaker import Outbound, ReplySpeaker, one_text
 from server.voice.stt import SpeechToText
 from server.voice.transcriber import Prefiller, TurnTranscriber
 from server.voice.tts import TextToSpeech
@@ -401,7 +402,9 @@ class VoiceSession:
 
     async def _judge(self, hearing: TurnTranscriber, judge: Judge) -> None:
         assert self._endpoint is not None
-        finished = await self._endpoint.finished(hearing, judge)
+        finished = await self._endpoint.finished(
+            hearing, judge, question=self._last_interviewer_text
+        )
         if finished and self._hearing is hearing and self._stage is Stage.LIVE:
             await self._end_turn(hearing, self._clock())
 

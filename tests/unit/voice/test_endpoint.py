@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.voice.endpoint import finished, sounds_unfinished
-from server.voice.speaker import asks_something
+from server.voice.asking import asks_something, invites_a_long_answer
+from server.voice.endpoint import SHORT_ANSWER_WORDS, finished, sounds_unfinished
 
 # What tiny.en wrote for the pause set's answers up to a thinking pause (bench/pauses.py).
 STOPPED_MID_SENTENCE = [
@@ -63,3 +63,48 @@ def test_no_words_leave_the_model_to_decide() -> None:
 )
 def test_asks_something(units: list[str], asks: bool) -> None:
     assert asks_something(units) is asks
+
+
+@pytest.mark.parametrize(
+    ("message", "open_"),
+    [
+        ("Right, Kafka and outbox. How did you make the retries safe?", True),
+        ("Tell me about a time you disagreed with a colleague.", True),
+        ("Thanks. Can you walk me through the design?", True),
+        ("Could you please describe the outage?", True),
+        ("Why did you choose Postgres?", True),
+        ("What would you do differently?", True),
+        ("Have you used Kafka?", False),
+        ("Got it. How many people were on the team?", False),
+        ("Which languages do you use most?", False),
+        ("Did you own the on-call rotation?", False),
+        ("Right, Kubernetes and AWS.", False),  # asks nothing: an acknowledgement
+        ("", False),
+        (None, False),
+    ],
+)
+def test_open_and_closed_questions(message: str | None, open_: bool) -> None:
+    assert invites_a_long_answer(message) is open_
+
+
+# The first halves of thinking pauses that are whole sentences by their words and their
+# intonation (Smart Turn p 0.82-0.97 on the pause set): only the question tells them apart.
+WHOLE_CLAUSES = [
+    "We ran everything on Kubernetes in AWS.",
+    "We cut the P99 latency from 400 milliseconds.",
+]
+
+
+@pytest.mark.parametrize("text", WHOLE_CLAUSES)
+def test_a_short_answer_to_an_open_question_is_not_finished_at_a_pause(text: str) -> None:
+    assert finished(0.95, text, 0.7)  # no question known: the model and the words decide
+    assert not finished(0.95, text, 0.7, question="How did you run the service?")
+    assert finished(0.95, text, 0.7, question="Did you run it on AWS?")  # closed: short is fine
+
+
+def test_a_long_answer_to_an_open_question_ends_when_it_sounds_finished() -> None:
+    text = "I led the migration of our order service from MySQL to Postgres without downtime."
+    assert len(text.split()) >= SHORT_ANSWER_WORDS
+    assert finished(0.95, text, 0.7, question="Tell me about a migration you led.")
+    assert not finished(0.5, text, 0.7, question="Tell me about a migration you led.")
+    assert not finished(0.95, text + " And then,", 0.7, question="Tell me about it.")

@@ -29,6 +29,8 @@ from server.voice.vocabulary import Vocabulary
 from tests.unit.voice.conftest import FakeTurnModel, Harness, SavedTurn, settle, speech
 
 ANSWER = "alpha bravo charlie delta echo"
+LONG_ANSWER = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"
+"""Not a short answer (``SHORT_ANSWER_WORDS``): it ends at a pause that sounds finished."""
 
 
 def states(h: Harness) -> list[str]:
@@ -859,15 +861,15 @@ async def test_a_finished_answer_ends_at_a_short_pause_with_nothing_left_to_tran
     h = await make_harness(turn_model=model, config=config)
     await h.start()
     h.clear()
-    await h.feed(speech(ANSWER))
+    await h.feed(speech(LONG_ANSWER))
     calls_before = len(h.stt.calls)
     await h.quiet(400)  # well under the 700 ms silence limit
-    assert [f.text for f in h.of(FinalTranscript)] == [ANSWER]
-    assert saved(h, "user") == [ANSWER]
+    assert [f.text for f in h.of(FinalTranscript)] == [LONG_ANSWER]
+    assert saved(h, "user") == [LONG_ANSWER]
     assert model.heard_ms and model.heard_ms[0] >= 250  # the pause itself is heard
     # The phrase was transcribed for good at the pause: the end of turn had no tail to read.
     finals = [c for c in h.stt.calls[calls_before:] if not c.draft]
-    assert [c.words for c in finals] == [ANSWER.split()]
+    assert [c.words for c in finals] == [LONG_ANSWER.split()]
     timings = h.conversation.saved[1].meta["timings"]
     assert timings["end_of_turn_ms"] < 700
 
@@ -903,9 +905,43 @@ async def test_an_answer_that_stops_mid_sentence_waits_for_the_pause_limit(
     await h.quiet(500)
     assert h.session.state == "hearing"
     assert not h.of(FinalTranscript)
-    await h.feed(speech("charlie delta"))
+    await h.feed(speech(LONG_ANSWER))
     await h.quiet(400)
-    assert [f.text for f in h.of(FinalTranscript)] == ["alpha bravo and charlie delta"]
+    assert [f.text for f in h.of(FinalTranscript)] == [f"alpha bravo and {LONG_ANSWER}"]
+
+
+async def test_a_short_answer_to_an_open_question_waits_for_the_pause_limit(
+    make_harness: Any,
+) -> None:
+    # Asked "What drew you to this role?", five words that sound finished are more often a
+    # candidate thinking (a whole first clause, "We ran everything on Kubernetes in AWS, …")
+    # than an answer: the turn waits for the candidate's own limit, and they can go on.
+    h = await make_harness(turn_model=FakeTurnModel(finished=0.9))
+    await h.control('{"type":"settings","silence_ms":2000}')
+    await h.start()
+    h.clear()
+    await h.feed(speech(ANSWER))
+    await h.quiet(1500)
+    assert h.session.state == "hearing" and not h.of(FinalTranscript)
+    await h.feed(speech("alpha bravo"))
+    await h.quiet(1900)
+    assert h.session.state == "hearing"
+    await h.quiet(300)
+    assert [f.text for f in h.of(FinalTranscript)] == [f"{ANSWER} alpha bravo"]
+
+
+async def test_a_short_answer_to_a_closed_question_ends_at_a_short_pause(
+    make_harness: Any,
+) -> None:
+    h = await make_harness(
+        turn_model=FakeTurnModel(finished=0.9),
+        replies=["Have you used Kafka in production?", "Which version did you run?"],
+    )
+    await h.start()
+    h.clear()
+    await h.feed(speech(ANSWER))
+    await h.quiet(500)
+    assert [f.text for f in h.of(FinalTranscript)] == [ANSWER]
 
 
 async def test_an_unfinished_sounding_pause_waits_for_the_candidates_own_limit(
@@ -931,12 +967,12 @@ async def test_speech_after_the_pause_makes_the_models_verdict_moot(make_harness
     h.stt.gate.set()
     h.clear()
     h.stt.gate.clear()
-    await h.feed(speech("alpha bravo"))
+    await h.feed(speech(LONG_ANSWER))
     await h.quiet(300)  # judged finished; its words are still being transcribed
-    await h.feed(speech("charlie delta"))  # ... and the candidate goes on
+    await h.feed(speech("alpha bravo"))  # ... and the candidate goes on
     h.stt.gate.set()
     await h.quiet(400)
-    assert [f.text for f in h.of(FinalTranscript)] == ["alpha bravo charlie delta"]
+    assert [f.text for f in h.of(FinalTranscript)] == [f"{LONG_ANSWER} alpha bravo"]
 
 
 async def test_a_failing_turn_model_leaves_the_pause_limit_in_charge(make_harness: Any) -> None:
