@@ -185,6 +185,7 @@ def analyse(
 AB_SIDES: tuple[tuple[str, dict[str, str], dict[str, Any]], ...] = (
     (f"fixed {FIXED_SILENCE_MS} ms end of turn", {"VIVA_TURN_MODEL": "off"}, {}),
     ("model-written acknowledgement", {"VIVA_ACKNOWLEDGE_ANSWERS": "0"}, {}),
+    ("stock phrases synthesised each time", {"VIVA_TTS_PHRASE_CACHE": "0"}, {}),
 )
 
 
@@ -197,8 +198,9 @@ def ab_sides(
     default: dict[str, Any],
 ) -> dict[str, Any]:
     """The single interview's turns again, once per change turned off (``AB_SIDES``): the
-    semantic end of turn (the fixed 700 ms it had before) and the composed acknowledgement (the
-    model writing its own), each against the defaults, side by side in one run."""
+    semantic end of turn (the fixed 700 ms it had before), the composed acknowledgement (the
+    model writing its own) and the stock phrases' cached audio (synthesised each time), each
+    against the defaults, side by side in one run."""
     sides = {"default": default}
     for i, (name, env, settings) in enumerate(AB_SIDES):
         if name.startswith("fixed"):
@@ -228,6 +230,9 @@ def ab_sides(
             "final_transcript_ms": report.summarize(
                 t["server_timings_ms"].get("final_transcript_ms") for t in turns
             ),
+            "first_audio_after_first_text_ms": report.summarize(
+                _after(t["server_timings_ms"], "first_audio_ms", "first_sentence_ms") for t in turns
+            ),
             "first_unit_words": report.summarize(
                 report.first_unit_words(t["reply"]) for t in turns if t.get("reply")
             ),
@@ -236,6 +241,12 @@ def ab_sides(
         }
 
     return {name: side(run) for name, run in sides.items()}
+
+
+def _after(marks: dict[str, Any], later: str, earlier: str) -> float | None:
+    if marks.get(later) is None or marks.get(earlier) is None:
+        return None
+    return float(marks[later]) - float(marks[earlier])
 
 
 def run_profile(
@@ -404,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         dest="ab",
         action="store_false",
         help="skip re-running the spoken turns with each change off (fixed 700 ms end of turn; "
-        "the model's own acknowledgement)",
+        "the model's own acknowledgement; no phrase cache)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "results.json")
     args = parser.parse_args(argv)

@@ -210,10 +210,13 @@ def table_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         for side, ab in (r.get("ab") or {}).items():
             lat, eot = ab.get("voice_to_voice_ms", {}), ab.get("end_of_turn_ms", {})
             words = ab.get("first_unit_words", {})
+            audio = ab.get("first_audio_after_first_text_ms", {})
             add(
-                f"A/B {side}: v2v p50 / p95, end of turn p50, first unit words p50",
+                f"A/B {side}: v2v p50 / p95, end of turn p50, first text → audio p50, "
+                "first unit words p50",
                 f"{_fmt(lat.get('p50'))} / {_fmt(lat.get('p95'))} ms, "
-                f"{_fmt(eot.get('p50'))} ms, {_fmt(words.get('p50'))} (n={lat.get('n')})",
+                f"{_fmt(eot.get('p50'))} ms, {_fmt(audio.get('p50'))} ms, "
+                f"{_fmt(words.get('p50'))} (n={lat.get('n')})",
             )
         single = v2v.get("p50")
         for level, c in sorted((r.get("concurrency") or {}).items(), key=lambda kv: int(kv[0])):

@@ -23,6 +23,7 @@ from server.repositories.sessions import (
     RecordingRepository,
     SessionRepository,
 )
+from server.services.acknowledgement import stock_phrases
 from server.services.activity import InterviewActivity
 from server.services.conversation import InterviewConversation
 from server.services.corrections import CorrectionService
@@ -153,6 +154,7 @@ async def load_speech(settings: Settings) -> SpeechEngines:
         stt_compute_type=settings.stt_compute_type,
         stt_beam_size=settings.stt_beam_size,
         tts_voice_path=settings.tts_voice_path or None,
+        tts_phrases=stock_phrases() if settings.tts_phrase_cache else (),
         cpu_threads=settings.llm_threads,
     )
 

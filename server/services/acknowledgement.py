@@ -43,6 +43,23 @@ _TEMPLATES: dict[Kind, tuple[str, ...]] = {
     "plain": ("Okay.", "I see.", "Right.", "Understood."),
 }
 
+
+def stock_phrases() -> tuple[str, ...]:
+    """What every acknowledgement is made of but its named terms: the wordings without a
+    term ("I see."), and the opening clauses before one ("Right,"). The voice caches their
+    audio (``server.voice.tts.PhraseCache``), so the first words after an answer are sent at
+    once."""
+    phrases: list[str] = []
+    for templates in _TEMPLATES.values():
+        for template in templates:
+            head = template.split("{x}", 1)[0].strip()
+            if "{x}" not in template:
+                phrases.append(template)
+            elif head.endswith(","):
+                phrases.append(head)
+    return tuple(dict.fromkeys(phrases))
+
+
 # One follow-up on exactly what a thin answer lacked, asked instead of the next question (at
 # most once per question); several wordings, since no question is asked twice.
 _FOLLOW_UPS: dict[Kind, tuple[str, ...]] = {

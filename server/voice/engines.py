@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from server.ai.model_files import WHISPER_BUILDS, terminal_progress, whisper_mod
 from server.voice.audio import silence
 from server.voice.endpoint import SmartTurn, TurnCompletion
 from server.voice.stt import FILLER_SEED, SpeechToText, WhisperSTT
-from server.voice.tts import PiperTTS, TextToSpeech
+from server.voice.tts import PhraseCache, PiperTTS, TextToSpeech
 from server.voice.vad import VadModel, shared_silero_vad
 
 logger = logging.getLogger(__name__)
@@ -100,13 +101,15 @@ async def load_speech_engines(
     stt_keep_fillers: bool = True,
     second_pass_model: str | None = None,
     turn_model: bool = False,
+    tts_phrases: Sequence[str] = (),
 ) -> SpeechEngines:
     """Load Whisper, Piper and Silero off the event loop, then warm each once so the first
     candidate does not pay for lazy initialisation. Whisper is ``stt_model_dir`` when set,
     else the packaged ``stt_model``, verified (and assembled once) into ``models_dir``.
     ``second_pass_model``: the packaged model for the second pass, loaded too when it is not
     the live one (None: no separate engine). ``turn_model``: load Smart Turn too
-    (``VIVA_TURN_MODEL``)."""
+    (``VIVA_TURN_MODEL``). ``tts_phrases``: phrases whose audio is made once and kept
+    (``PhraseCache``)."""
     started = time.perf_counter()
     stt, tts, vad = await asyncio.gather(
         asyncio.to_thread(
@@ -126,6 +129,11 @@ async def load_speech_engines(
     await stt.transcribe(silence(500))
     async for _chunk in tts.synthesize("Hello."):
         pass
+    voice: TextToSpeech = tts
+    if tts_phrases:
+        cache = PhraseCache(tts, tts_phrases)
+        await cache.warm()
+        voice = cache
     second: WhisperSTT | None = None
     if second_pass_model and (stt_model_dir or second_pass_model != stt_model):
         second = await load_second_pass_stt(
@@ -138,4 +146,4 @@ async def load_speech_engines(
         )
     completion = await asyncio.to_thread(SmartTurn.load) if turn_model else None
     logger.info("speech engines ready in %.1f s", time.perf_counter() - started)
-    return SpeechEngines(stt=stt, tts=tts, vad=vad, second_pass_stt=second, turn_model=completion)
+    return SpeechEngines(stt=stt, tts=voice, vad=vad, second_pass_stt=second, turn_model=completion)

@@ -8,18 +8,15 @@ that on barge-in it can say which units the candidate actually heard.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from server.voice.audio import Pcm16
 from server.voice.protocol import AudioEnd, AudioStart, InterviewerSentence, ServerEvent
 from server.voice.sentences import SentenceSplitter
-from server.voice.tts import TextToSpeech
+from server.voice.tts import TextToSpeech, closing
 
-_T = TypeVar("_T")
 logger = logging.getLogger(__name__)
 
 Outbound = ServerEvent | Pcm16
@@ -68,42 +65,12 @@ class Utterance:
         return heard or [u.text for u in self.units[:1]]
 
 
-_PROMPTS = (
-    "tell me", "tell us", "describe", "walk me", "walk us", "talk me", "talk us", "explain",
-    "give me", "give us", "share", "let's talk", "lets talk", "please", "imagine", "suppose",
-    "take me", "run me",
-)  # fmt: skip
-"""How an interviewer asks without a question mark ("Tell me about a time when…")."""
-
-
-def asks_something(units: list[str]) -> bool:
-    """Whether these sentences of an interviewer message ask the candidate anything: a
-    question, or a prompt ("Describe…", "Walk me through…"). A message that only
-    acknowledges ("That's great!") does not."""
-    for unit in units:
-        text = unit.strip().lower().lstrip("\"'(")
-        if "?" in text or text.startswith(_PROMPTS):
-            return True
-    return False
-
-
 class _Failed:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
 
 _END_OF_UNITS = object()
-
-
-@contextlib.asynccontextmanager
-async def closing(stream: AsyncIterator[_T]) -> AsyncIterator[AsyncIterator[_T]]:
-    """Close an async iterator (the LLM's HTTP stream, Piper's worker) however we leave it."""
-    try:
-        yield stream
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 async def one_text(text: str) -> AsyncIterator[str]:

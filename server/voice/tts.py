@@ -13,15 +13,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from server.errors import AIServiceError
 from server.voice.audio import Pcm16
 from server.voice.workers import EngineThreads
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class TextToSpeech(Protocol):
@@ -147,3 +149,83 @@ class PiperTTS:
         if self._varied:
             return self._synthesis_config(length_scale=length_scale)
         return self._synthesis_config(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
+
+
+@contextlib.asynccontextmanager
+async def closing(stream: AsyncIterator[_T]) -> AsyncIterator[AsyncIterator[_T]]:
+    """Close an async iterator (the LLM's HTTP stream, Piper's worker) however we leave it."""
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class PhraseCache:
+    """A ``TextToSpeech`` that synthesises the interviewer's stock phrases once.
+
+    The interviewer's first words after an answer are a composed acknowledgement that most
+    often opens with a stock clause ("Right, Kafka and outbox."). Its audio is the first
+    thing the candidate hears, and Piper takes 0.1-0.35 s to make it on two busy cores; from
+    the cache it is sent at once, and the rest of the sentence is synthesised while it plays.
+    ``phrases``: whole phrases ("I see.") and opening clauses ending in a comma ("Right,");
+    a text that is a phrase, or starts with an opening clause, is spoken from the cache (the
+    rest, if any, synthesised after it). Anything else goes to ``tts`` unchanged. Entries are
+    per speed; ``warm`` fills them for one speed, other speeds fill on first use.
+    """
+
+    def __init__(self, tts: TextToSpeech, phrases: Iterable[str], *, max_entries: int = 256):
+        self._tts = tts
+        self._phrases = frozenset(p.strip() for p in phrases if p.strip())
+        self._openers = tuple(sorted((p for p in self._phrases if p.endswith(",")), key=len))[::-1]
+        self._audio: OrderedDict[tuple[str, float], list[Pcm16]] = OrderedDict()
+        self._max_entries = max_entries
+        self.hits = 0
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return self._tts.sample_rate_hz
+
+    async def warm(self, *, speed: float = 1.0) -> None:
+        for phrase in sorted(self._phrases):
+            await self._phrase_audio(phrase, speed)
+
+    def split(self, text: str) -> tuple[str, str] | None:
+        """(the cached phrase the text begins with, the rest), or None."""
+        text = text.strip()
+        if text in self._phrases:
+            return text, ""
+        for opener in self._openers:
+            if text.startswith(opener) and text[len(opener) : len(opener) + 1].isspace():
+                return opener, text[len(opener) :].strip()
+        return None
+
+    async def synthesize(self, text: str, *, speed: float = 1.0) -> AsyncGenerator[Pcm16, None]:
+        parts = self.split(text)
+        if parts is None:
+            async with closing(self._tts.synthesize(text, speed=speed)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+            return
+        phrase, rest = parts
+        cached = (phrase, speed) in self._audio
+        for chunk in await self._phrase_audio(phrase, speed):
+            yield chunk
+        self.hits += cached
+        if rest:
+            async with closing(self._tts.synthesize(rest, speed=speed)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+
+    async def _phrase_audio(self, phrase: str, speed: float) -> list[Pcm16]:
+        key = (phrase, speed)
+        audio = self._audio.get(key)
+        if audio is None:
+            async with closing(self._tts.synthesize(phrase, speed=speed)) as chunks:
+                audio = [chunk async for chunk in chunks]
+            self._audio[key] = audio
+            while len(self._audio) > self._max_entries:
+                self._audio.popitem(last=False)
+        self._audio.move_to_end(key)
+        return audio
