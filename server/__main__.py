@@ -16,7 +16,8 @@ def main() -> None:
     # Everything the server writes (the database, the key, logs, model files) is its own.
     os.umask(0o077)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=os.environ.get("VIVA_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = Settings.from_env()
     uvicorn.run(

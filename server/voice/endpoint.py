@@ -91,13 +91,15 @@ class EndOfTurnJudge:
         judgment = Judgment(judge.voice_end, judge.end, probability, model_ms)
         turn.judgments.append(judgment)
         if not judged_finished(turn, judgment, self._threshold):
+            self._log.debug("turn %d: not finished (p=%.2f)", turn.number, probability)
             return False
         self._commit(hearing, judge)
         text = await hearing.text_so_far()
         if not finished(probability, text, self._threshold, question=question):
             self._log.debug(
-                "turn %d: the words so far stop mid-sentence or are a short answer",
+                "turn %d: the words so far stop mid-sentence or are a short answer (p=%.2f)",
                 turn.number,
+                probability,
             )
             return False
         self._log.debug(

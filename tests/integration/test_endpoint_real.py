@@ -59,6 +59,31 @@ def test_a_finished_answer_ends_at_its_pause_and_a_thinking_pause_is_waited_out(
     assert outcome.end_sample is not None and outcome.end_sample > thinking.speech_end_sample
 
 
+def test_a_whole_first_clause_waits_when_the_question_was_open(
+    turn_engines: tuple[object, object, object], tmp_path: Path
+) -> None:
+    # "We ran everything on Kubernetes in AWS," is a sentence by its words and its intonation:
+    # Smart Turn and the words hear it finished. Asked an open question, it is waited out.
+    vad, turn_model, stt = turn_engines
+    thinking = render_item(
+        Renderer(tmp_path),
+        PIPER,
+        "mid-sentence",
+        ("We ran everything on Kubernetes in AWS,", "and I set up Prometheus alerts for checkout."),
+        2000,
+    )
+    asked = "How did you run the checkout service?"
+    plain = simulate(thinking.audio, vad, turn_model, SEMANTIC, stt=stt, question=asked)  # type: ignore[arg-type]
+    assert plain.end_sample is not None and plain.end_sample < thinking.resume_sample  # cut
+    with_question = dataclasses.replace(SEMANTIC, question=True)
+    waited = simulate(thinking.audio, vad, turn_model, with_question, stt=stt, question=asked)  # type: ignore[arg-type]
+    assert waited.end_sample is not None and waited.end_sample > thinking.speech_end_sample
+    closed = "How many years of Python do you have?"  # a short answer to a closed one ends
+    short = render_item(Renderer(tmp_path), PIPER, "complete", ("About six years.",), 0)
+    ended = simulate(short.audio, vad, turn_model, with_question, stt=stt, question=closed)  # type: ignore[arg-type]
+    assert ended.reason == "complete"
+
+
 # --------------------------------------------------------------------------- the real socket
 
 
