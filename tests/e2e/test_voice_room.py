@@ -29,6 +29,7 @@ import pytest
 from server.container import load_speech
 from server.settings import Settings
 from server.voice.engines import SpeechEngines
+from server.voice.tts import PiperTTS
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _axe
 from tests.fakes import OPENING, FakeChatModel
 from tests.helpers import wait_for_js
@@ -149,13 +150,20 @@ def engines() -> SpeechEngines:
 
 
 @pytest.fixture(scope="module")
-def spoken_answers(engines: SpeechEngines) -> list[str]:
+def candidate_voice() -> PiperTTS:
+    """The candidate's voice: Piper without its random variation, so that each run says the
+    same audio (the speech recognition's variety across voices is the benchmarks' job)."""
+    return PiperTTS.load(varied=False)
+
+
+@pytest.fixture(scope="module")
+def spoken_answers(candidate_voice: PiperTTS) -> list[str]:
     """Each answer as a base64 WAV: speech, then silence long enough to end the turn."""
 
     async def synthesize(text: str) -> bytes:
-        return b"".join([chunk.data async for chunk in engines.tts.synthesize(text)])
+        return b"".join([chunk.data async for chunk in candidate_voice.synthesize(text)])
 
-    rate = engines.tts.sample_rate_hz
+    rate = candidate_voice.sample_rate_hz
     return [
         base64.b64encode(_wav(asyncio.run(synthesize(text)), rate, lead_s=0.3, tail_s=1.5)).decode()
         for text, _ in ANSWERS
@@ -385,13 +393,13 @@ def test_microphone_denied_falls_back_to_typing(voice_server: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def spoken_commands(engines: SpeechEngines) -> dict[str, str]:
+def spoken_commands(candidate_voice: PiperTTS) -> dict[str, str]:
     """The commands said by Piper, as base64 WAVs (as ``spoken_answers``)."""
 
     async def synthesize(text: str) -> bytes:
-        return b"".join([chunk.data async for chunk in engines.tts.synthesize(text)])
+        return b"".join([chunk.data async for chunk in candidate_voice.synthesize(text)])
 
-    rate = engines.tts.sample_rate_hz
+    rate = candidate_voice.sample_rate_hz
     texts = {
         "repeat": "Could you repeat the question, please?",
         "skip": "Skip this question.",

@@ -19,6 +19,7 @@ from server.container import load_speech
 from server.settings import Settings
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, resample, silence
 from server.voice.engines import SpeechEngines
+from server.voice.tts import PiperTTS
 from server.voice_client import VoiceClient, create_sample_session
 from tests.fakes import FakeChatModel
 from tests.live import serve
@@ -104,8 +105,15 @@ def live_url(
         yield url
 
 
-async def _say(engines: SpeechEngines, text: str) -> Pcm16:
-    chunks = [chunk async for chunk in engines.tts.synthesize(text)]
+@pytest.fixture(scope="module")
+def candidate_voice() -> PiperTTS:
+    """The candidate's voice: Piper without its random variation, so that each run says the
+    same audio (how often the end of turn errs across voices is the pause set's job)."""
+    return PiperTTS.load(varied=False)
+
+
+async def _say(voice: PiperTTS, text: str) -> Pcm16:
+    chunks = [chunk async for chunk in voice.synthesize(text)]
     voice = Pcm16(b"".join(c.data for c in chunks), chunks[0].sample_rate_hz)
     return resample(voice, INPUT_SAMPLE_RATE_HZ)
 
@@ -129,15 +137,15 @@ async def _answers(http: httpx.AsyncClient, sid: str) -> list[dict[str, object]]
 
 @pytest.mark.db
 async def test_going_on_over_an_acknowledgement_is_one_answer(
-    live_url: str, engines: SpeechEngines, fake_llm: FakeChatModel
+    live_url: str, candidate_voice: PiperTTS, fake_llm: FakeChatModel
 ) -> None:
     fake_llm.chat_replies = [
         # The composed acknowledgement plays first; "That's great!" is dropped after it.
         "That's great! What would you do differently, looking back on that project today?",
         "Thanks. What did you learn from the outage?",
     ]
-    first = await _say(engines, "I led the migration of our order service to Postgres.")
-    more = await _say(engines, "It took three months, and we had no downtime at all.")
+    first = await _say(candidate_voice, "I led the migration of our order service to Postgres.")
+    more = await _say(candidate_voice, "It took three months, and we had no downtime at all.")
     async with httpx.AsyncClient(base_url=live_url, timeout=120) as http:
         sid, client = await _answering(http, live_url)
         try:
@@ -173,10 +181,10 @@ async def test_going_on_over_an_acknowledgement_is_one_answer(
 
 @pytest.mark.db
 async def test_a_thinking_pause_mid_sentence_does_not_split_the_answer(
-    live_url: str, engines: SpeechEngines
+    live_url: str, candidate_voice: PiperTTS
 ) -> None:
-    before = await _say(engines, "The main reason the migration took so long was,")
-    after = await _say(engines, "that nobody on the team owned the billing code.")
+    before = await _say(candidate_voice, "The main reason the migration took so long was,")
+    after = await _say(candidate_voice, "that nobody on the team owned the billing code.")
     answer = Pcm16(
         silence(400).data + before.data + silence(1500).data + after.data, INPUT_SAMPLE_RATE_HZ
     )
