@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from server.voice.commands import with_command_cues
 from server.voice.config import VoiceConfig
 from server.voice.protocol import (
@@ -910,26 +912,6 @@ async def test_an_answer_that_stops_mid_sentence_waits_for_the_pause_limit(
     assert [f.text for f in h.of(FinalTranscript)] == [f"alpha bravo and {LONG_ANSWER}"]
 
 
-async def test_a_short_answer_to_an_open_question_waits_for_the_pause_limit(
-    make_harness: Any,
-) -> None:
-    # Asked "What drew you to this role?", five words that sound finished are more often a
-    # candidate thinking (a whole first clause, "We ran everything on Kubernetes in AWS, …")
-    # than an answer: the turn waits for the candidate's own limit, and they can go on.
-    h = await make_harness(turn_model=FakeTurnModel(finished=0.9))
-    await h.control('{"type":"settings","silence_ms":2000}')
-    await h.start()
-    h.clear()
-    await h.feed(speech(ANSWER))
-    await h.quiet(1500)
-    assert h.session.state == "hearing" and not h.of(FinalTranscript)
-    await h.feed(speech("alpha bravo"))
-    await h.quiet(1900)
-    assert h.session.state == "hearing"
-    await h.quiet(300)
-    assert [f.text for f in h.of(FinalTranscript)] == [f"{ANSWER} alpha bravo"]
-
-
 async def test_a_short_answer_to_a_closed_question_ends_at_a_short_pause(
     make_harness: Any,
 ) -> None:
@@ -944,10 +926,20 @@ async def test_a_short_answer_to_a_closed_question_ends_at_a_short_pause(
     assert [f.text for f in h.of(FinalTranscript)] == [ANSWER]
 
 
+@pytest.mark.parametrize(
+    "probability",
+    [
+        0.1,  # the model hears it unfinished
+        # Finished by the model, but five words asked "What drew you to this role?" are more
+        # often a candidate thinking (a whole first clause, "We ran everything on Kubernetes
+        # in AWS, …") than an answer: the turn waits for the candidate's own limit too.
+        0.9,
+    ],
+)
 async def test_an_unfinished_sounding_pause_waits_for_the_candidates_own_limit(
-    make_harness: Any,
+    make_harness: Any, probability: float
 ) -> None:
-    model = FakeTurnModel(finished=0.1)
+    model = FakeTurnModel(finished=probability)
     h = await make_harness(turn_model=model)
     await h.control('{"type":"settings","silence_ms":2000}')
     await h.start()
