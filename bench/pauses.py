@@ -11,6 +11,9 @@ Spoken answers in four synthetic voices (``bench.stt_audio.RENDERINGS``), of thr
 - **complete**: a finished answer; the **endpoint delay** is from its last sound to the
   decision that the turn is over (the model's own time included).
 
+Each answer carries the question it answers (the default end of turn lets a short answer to
+an open question wait). A held-out group, written after that rule, is reported apart.
+
 The pause is made the way a speaker makes one: the whole sentence is synthesised with a
 comma where the candidate stops (so the voice carries on in the same intonation, unlike a
 fragment synthesised alone, which TTS ends like a statement), and the comma's short gap is
@@ -20,7 +23,8 @@ pause too.
 Each policy is simulated on the real turn detector (``server.voice.turns``) with the real
 Silero VAD and the real Smart Turn model, on a clock that follows the audio; a judgment takes
 effect after the model's measured time. Policies: the fixed 700 ms timeout (the old
-default), the fixed timeout at the new default maximum, and the semantic endpoint.
+default), the fixed timeout at the new default maximum, Smart Turn alone, Smart Turn with the
+words, and with the words and the question (the default).
 
 ``python -m bench.pauses`` prints the table and writes var/bench/pauses.json.
 """
@@ -463,7 +467,7 @@ def run(
         held_out = [r for r in rows if r.get("held_out")]
         results[policy.name] = {
             "policy": asdict(policy),
-            "all": summarize(tuned),
+            "all": summarize(tuned),  # the set the rules were made on, as in earlier runs
             "held_out": summarize(held_out) if held_out else None,
             "voices": per_voice,
             "rows": rows,
