@@ -94,6 +94,7 @@ PHANTOM_PHRASES = frozenset(
 )
 _ANNOTATION = re.compile(r"^\s*[\[(♪*].*[\])♪*]\s*$|^\s*♪+\s*$")
 _NORMALIZE = re.compile(r"[^a-z0-9 ]+")
+_CLAUSES = re.compile(r"[.!?,;…]+")
 
 NO_SPEECH_THRESHOLD = 0.6
 LOG_PROB_THRESHOLD = -1.0
@@ -105,6 +106,13 @@ def normalize_words(text: str) -> str:
     return " ".join(_NORMALIZE.sub("", text.lower().replace("-", " ")).split())
 
 
+def phantom_phrase(text: str) -> bool:
+    """Whether ``text`` is one of Whisper's phantom phrases, or one said over and over
+    ("Yeah. Yeah. Yeah.": on silence, the temperature fallback can loop on one)."""
+    phrases = {normalize_words(part) for part in _CLAUSES.split(text)} - {""}
+    return len(phrases) == 1 and phrases <= PHANTOM_PHRASES
+
+
 def is_hallucination(segment: TranscriptSegment, *, voiced_ms: float) -> bool:
     text = segment.text.strip()
     if not text or _ANNOTATION.match(text) or not any(ch.isalnum() for ch in text):
@@ -113,7 +121,7 @@ def is_hallucination(segment: TranscriptSegment, *, voiced_ms: float) -> bool:
     # at the end of an utterance and would drop real last words.
     if segment.no_speech_prob >= NO_SPEECH_THRESHOLD and segment.avg_logprob < LOG_PROB_THRESHOLD:
         return True
-    if normalize_words(text) in PHANTOM_PHRASES:
+    if phantom_phrase(text):
         return (
             voiced_ms < PHANTOM_MIN_VOICED_MS
             or segment.no_speech_prob >= 0.3

@@ -32,6 +32,24 @@ def test_phantom_phrases_on_little_speech_are_dropped(text: str) -> None:
     assert is_hallucination(seg(text), voiced_ms=300)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yeah. Yeah. Yeah. Yeah. Yeah. Yeah.",  # tiny.en on 500 ms of silence, a CI run
+        "Thank you. Thank you!",
+        "you, you, you",
+    ],
+)
+def test_a_phantom_phrase_said_over_and_over_is_one_too(text: str) -> None:
+    assert is_hallucination(seg(text), voiced_ms=0)
+    assert is_hallucination(seg(text), voiced_ms=300)
+
+
+@pytest.mark.parametrize("text", ["Yeah. I think so.", "Thank you. Bye.", "Yeah, yeah, we did."])
+def test_phantom_words_in_real_sentences_are_not_phantoms(text: str) -> None:
+    assert not is_hallucination(seg(text), voiced_ms=300)
+
+
 def test_a_real_thank_you_with_clear_speech_is_kept() -> None:
     assert not is_hallucination(seg("Thank you."), voiced_ms=900)
     assert not is_hallucination(seg("Yeah."), voiced_ms=900)
