@@ -15,6 +15,7 @@ import pytest
 from models.tables import Message, VoiceLease
 from server.errors import Conflict
 from server.repositories.leases import VoiceLeaseRepository
+from server.repositories.records import SessionRecord
 from server.repositories.sessions import MessageRepository, SessionRepository
 from server.services.interview import InterviewEngine
 from server.services.quotas import SocketCaps
@@ -40,6 +41,18 @@ async def _session(public_id: str = "lock-1") -> int:
         question_target=3,
     )
     return record.id
+
+
+async def _answered() -> tuple[int, SessionRecord, SessionRepository, MessageRepository]:
+    """A session whose first question is answered: the interviewer's reply is due."""
+    session_id = await _session()
+    sessions = SessionRepository()
+    session = await sessions.get_owned("lock-1", "owner-1")
+    assert session is not None
+    messages = MessageRepository()
+    await messages.add(session_id, position=0, role="assistant", content="Why us?")
+    await messages.add(session_id, position=1, role="user", content=ANSWER)
+    return session_id, session, sessions, messages
 
 
 class ReadTogether(MessageRepository):
@@ -90,13 +103,7 @@ async def test_two_answers_read_together_store_one(db: None) -> None:
 
 
 async def test_two_next_questions_read_together_store_one_and_both_return_it(db: None) -> None:
-    session_id = await _session()
-    sessions = SessionRepository()
-    session = await sessions.get_owned("lock-1", "owner-1")
-    assert session is not None
-    messages = MessageRepository()
-    await messages.add(session_id, position=0, role="assistant", content="Why us?")
-    await messages.add(session_id, position=1, role="user", content=ANSWER)
+    session_id, session, sessions, messages = await _answered()
     engine = InterviewEngine(FakeChatModel(), sessions, ReadTogether(readers=2))
     first, second = await asyncio.gather(engine.next_message(session), engine.next_message(session))
     assert first.id == second.id
@@ -107,13 +114,7 @@ async def test_two_next_questions_read_together_store_one_and_both_return_it(db:
 async def test_a_reply_stored_after_another_one_was_is_refused(db: None) -> None:
     """Two instances wrote the next question; the later one saves after the first was stored
     (so the place it reads as next is free): it must not store a second question in a row."""
-    session_id = await _session()
-    sessions = SessionRepository()
-    session = await sessions.get_owned("lock-1", "owner-1")
-    assert session is not None
-    messages = MessageRepository()
-    await messages.add(session_id, position=0, role="assistant", content="Why us?")
-    await messages.add(session_id, position=1, role="user", content=ANSWER)
+    session_id, session, sessions, messages = await _answered()
     engine = InterviewEngine(FakeChatModel(), sessions, messages)
     await engine.save_reply(session, "What did you measure?")
     with pytest.raises(Conflict):
