@@ -34,7 +34,7 @@ from server.services.prompts import (
 )
 from server.services.reply_guard import ACKNOWLEDGEMENT, ReplyPlan, asks_again, guard_reply
 from server.services.vocabulary import interview_vocabulary
-from server.voice.sentences import SentenceSplitter
+from server.voice.sentences import SentenceSplitter, split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -528,7 +528,7 @@ def _asked_so_far(history: Sequence[MessageRecord]) -> list[str]:
 
 def _questions_in(message: str) -> list[str]:
     """The sentences of an interviewer message that ask something."""
-    return [s for s in re.split(r"(?<=[.!?])\s+", message) if s.rstrip().endswith("?")]
+    return [s for s in split_sentences(message) if s.rstrip().endswith("?")]
 
 
 def _unasked_plain_question(session: SessionRecord, number: int, asked: Sequence[str]) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from server.voice.sentences import split_sentences
+
 PROMPTS = (
     "tell me", "tell us", "describe", "walk me", "walk us", "talk me", "talk us", "explain",
     "give me", "give us", "share", "let's talk", "lets talk", "please", "imagine", "suppose",
@@ -44,7 +46,7 @@ def invites_a_long_answer(message: str | None) -> bool:
     A message that asks nothing (an acknowledgement the candidate went on over) does not."""
     if not message:
         return False
-    sentences = [s.strip().lower().lstrip("\"'(") for s in re.split(r"(?<=[.!?])\s+", message)]
+    sentences = [s.strip().lower().lstrip("\"'(") for s in split_sentences(message)]
     asking = [s for s in sentences if "?" in s or s.startswith(PROMPTS)]
     if not asking:
         return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from server.voice.sentences import split_sentences
 from server.voice.vocabulary import HOTWORDS_MAX_CHARS, TERM_SEPARATOR
 
 Command = Literal["repeat", "wait", "skip", "end"]
@@ -113,13 +114,10 @@ def normalized(text: str) -> str:
 def spoken_command(text: str) -> Command | None:
     """The command ``text`` is, when the whole of it is one; else None. A command said (or
     heard: Whisper repeats a short utterance) more than once is still that one command."""
-    commands = {_command(sentence) for sentence in _SENTENCES.split(text) if sentence.strip()}
+    commands = {_command(sentence) for sentence in split_sentences(text) if sentence.strip()}
     if len(commands) == 1 and None not in commands:
         return commands.pop()
     return None
-
-
-_SENTENCES = re.compile(r"(?<=[.!?])\s+")
 
 
 def _command(sentence: str) -> Command | None:

@@ -16,7 +16,6 @@ framework is installed or imported.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -25,6 +24,7 @@ import numpy as np
 
 from server.voice.asking import invites_a_long_answer
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
+from server.voice.sentences import split_sentences
 from server.voice.turns import Judge, Judgment, TurnDetector, judged_finished
 from server.voice.workers import EngineThreads
 
@@ -208,7 +208,7 @@ def sounds_unfinished(text: str) -> bool:
         return False
     if words[-1] in _UNFINISHED_WORDS:
         return True
-    last_sentence = re.split(r"(?<=[.!?])\s+", text)[-1]
+    last_sentence = split_sentences(text)[-1]
     first = last_sentence.split(maxsplit=1)[0].strip(",").lower() if last_sentence else ""
     return first in _SUBORDINATORS and "," not in last_sentence
 

@@ -62,6 +62,15 @@ _MARKDOWN = re.compile(r"(\*\*|__|`+|^#+\s*|^\s*[-*•]\s+|^\s*\d+[.)]\s+(?=\S))
 _SPACES = re.compile(r"\s+")
 
 
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """A whole text's sentences, split after ".", "!" or "?" and a space (the plain rule, for
+    text already written; ``SentenceSplitter`` is for a stream of deltas)."""
+    return _SENTENCE_BREAK.split(text)
+
+
 def speakable(text: str) -> str:
     """Strip markdown an LLM may emit (bullets, emphasis, headings) and collapse whitespace."""
     return _SPACES.sub(" ", _MARKDOWN.sub("", text)).strip()
