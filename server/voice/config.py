@@ -47,8 +47,11 @@ class VoiceConfig:
     sentence-length pause and at least ``min_commit_ms`` of audio."""
     min_commit_ms: float = 3000.0
     max_uncommitted_ms: float = 6000.0
-    """Speech without a sentence pause is committed at its quietest moment after this long,
-    so the end of a long answer leaves only a few seconds to transcribe."""
+    """Speech without a sentence pause is committed after this long (in its longest gap, see
+    ``TurnDetector._forced_cut``), so the end of a long answer leaves only a few seconds to
+    transcribe."""
+    min_forced_commit_ms: float = 2000.0
+    """Such a cut leaves at least this much audio before it (a sentence's worth)."""
     max_turn_ms: float = 300_000.0
     # Semantic end of turn (endpoint.py): at a pause this long, ask the turn-completion model;
     # "finished" (probability >= endpoint_threshold) ends the turn, else ``silence_ms`` does.

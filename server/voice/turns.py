@@ -300,7 +300,7 @@ class TurnDetector:
             elif cut - turn.committed_until >= samples(cfg.min_commit_ms):
                 decisions.append(self._commit(turn, cut))
         elif uncommitted >= samples(cfg.max_uncommitted_ms):
-            cut = self._quietest_cut(turn, window.end_sample)
+            cut = self._forced_cut(turn, window.end_sample)
             if not turn.voiced_samples(turn.committed_until, cut, cfg.silence_threshold):
                 turn.committed_until = cut
             else:
@@ -343,12 +343,34 @@ class TurnDetector:
         start, turn.committed_until = turn.committed_until, cut
         return Cut("commit", start, cut)
 
-    def _quietest_cut(self, turn: Turn, end_sample: int) -> int:
-        """Where to split a long stretch without pauses: the least speech-like window."""
-        lo = turn.committed_until + samples(self.config.max_uncommitted_ms) // 2
+    def _forced_cut(self, turn: Turn, end_sample: int) -> int:
+        """Where to split a long stretch without a sentence pause: the middle of its longest
+        gap (a run of windows below the silence threshold; the later of equal ones), else its
+        least speech-like window. It is searched for from ``min_forced_commit_ms`` after the
+        last cut to 500 ms before now.
+
+        A stretch cut mid-sentence loses words: Whisper ends its text at the last whole
+        sentence and leaves out the fragment after it (tiny.en, given a bench answer cut
+        inside "At PayBright, that took the refunds report", stored neither half of the
+        fragment). A gap between two sentences, even one too short for a commit pause, is
+        where a cut loses nothing.
+        """
+        cfg = self.config
+        lo = turn.committed_until + samples(cfg.min_forced_commit_ms)
         hi = end_sample - samples(500)
         candidates = [w for w in turn.windows if lo <= w.start_sample and w.end_sample <= hi]
         if not candidates:
             return max(hi, turn.committed_until + 1)
+        gap: tuple[int, int] | None = None  # (first, last) index of the longest quiet run
+        run_start: int | None = None
+        for i, window in enumerate(candidates):
+            if window.speech_prob >= cfg.silence_threshold:
+                run_start = None
+                continue
+            run_start = i if run_start is None else run_start
+            if gap is None or i - run_start >= gap[1] - gap[0]:
+                gap = (run_start, i)
+        if gap is not None:
+            return (candidates[gap[0]].start_sample + candidates[gap[1]].end_sample) // 2
         quietest = min(candidates, key=lambda w: w.speech_prob)
         return (quietest.start_sample + quietest.end_sample) // 2

@@ -266,27 +266,48 @@ def test_a_push_to_talk_turn_of_silence_is_never_cut() -> None:
     assert turn.committed_until > turn.start_sample + samples(6000)
 
 
-def test_a_long_stretch_without_pauses_is_cut_at_its_quietest_window() -> None:
-    runs: list[tuple[float, int]] = [(SIL, 32)]
-    probs = [TALK] * 250
-    # The cut is due once 6 s are uncommitted; it is searched for from 3 s after the last
-    # cut to 500 ms before now: windows 85..162 of this run.
-    probs[60] = 0.36  # quieter, but too early
-    probs[100] = 0.6
-    probs[140] = 0.4  # the quietest window in range
-    probs[170] = 0.36  # quieter, but in the last 500 ms
-    runs += [(p, 1) for p in probs]
-    runs.append((SIL, 30))
+def _long_stretch(probs: list[float]) -> tuple[Mic, int]:
+    """A turn of 250 windows with these probabilities and no commit pause; (mic, start)."""
     m = mic(NO_PARTIALS)
-    m.feed(level(*runs))
+    m.feed(level((SIL, 32), *[(p, 1) for p in probs], (SIL, 30)))
     assert m.turn is not None
     start = m.turn.start_sample
     assert start == 32 * W - samples(300)
-    quiet = (32 + 140) * W
+    return m, start
+
+
+def test_a_long_stretch_without_pauses_is_cut_in_its_longest_gap() -> None:
+    # The cut is due once 6 s are uncommitted; it is searched for from 2 s after the last
+    # cut to 500 ms before now: windows 54..162 of this run.
+    probs = [TALK] * 250
+    probs[30:36] = [SIL] * 6  # longer, but too early
+    probs[70:73] = [SIL] * 3  # a gap between two sentences: the longest in range
+    probs[100:102] = [SIL] * 2  # a short one (a stop consonant, a breath)
+    probs[120:122] = [0.4] * 2  # quiet, but speech
+    probs[170:180] = [SIL] * 10  # longer still, but in the last 500 ms
+    m, start = _long_stretch(probs)
     first = m.commits[0]
-    assert first == Cut("commit", start, quiet + W // 2)
+    assert first == Cut("commit", start, (32 + 70) * W + 3 * W // 2)
     decided_at = next(at for at, d in m.decisions if d == first)
     assert decided_at - start >= samples(6000) > decided_at - W - start
+
+
+def test_of_equal_gaps_the_later_is_taken() -> None:
+    probs = [TALK] * 250
+    probs[70:72] = [SIL] * 2
+    probs[130:132] = [SIL] * 2
+    m, start = _long_stretch(probs)
+    assert m.commits[0] == Cut("commit", start, (32 + 131) * W)
+
+
+def test_a_long_stretch_without_any_gap_is_cut_at_its_quietest_window() -> None:
+    probs = [TALK] * 250
+    probs[40] = 0.36  # quieter, but too early
+    probs[100] = 0.6
+    probs[140] = 0.4  # the quietest window in range
+    probs[170] = 0.36  # quieter, but in the last 500 ms
+    m, start = _long_stretch(probs)
+    assert m.commits[0] == Cut("commit", start, (32 + 140) * W + W // 2)
 
 
 def test_partials_come_every_partial_every_ms_of_voiced_audio() -> None:
