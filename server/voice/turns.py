@@ -279,11 +279,12 @@ class TurnDetector:
         """What this window means for the turn: stretches to transcribe, and its end.
 
         A sentence-length pause closes a phrase (a commit), as does a long stretch without
-        one (cut at its quietest moment); silence alone is never transcribed. While speech
-        goes on, a partial is due every ``partial_every_ms`` of voiced audio, if the
-        transcriber is idle. In VAD mode, ``silence_ms`` of silence ends the turn; with
-        ``semantic``, each pause of ``endpoint_check_ms`` first asks the turn-completion
-        model (a ``Judge``), whose "finished" ends the turn there (``judged_finished``).
+        one (cut in its longest gap while speech goes on, ``_forced_cut``); silence alone is
+        never transcribed. While speech goes on, a partial is due every ``partial_every_ms``
+        of voiced audio, if the transcriber is idle. In VAD mode, ``silence_ms`` of silence
+        ends the turn; with ``semantic``, each pause of ``endpoint_check_ms`` first asks the
+        turn-completion model (a ``Judge``), whose "finished" ends the turn there
+        (``judged_finished``).
         """
         cfg = self.config
         decisions: list[Decision] = []
@@ -299,7 +300,14 @@ class TurnDetector:
                 turn.committed_until = max(turn.committed_until, cut)
             elif cut - turn.committed_until >= samples(cfg.min_commit_ms):
                 decisions.append(self._commit(turn, cut))
-        elif uncommitted >= samples(cfg.max_uncommitted_ms):
+        elif uncommitted >= samples(cfg.max_uncommitted_ms) and (
+            # In a pause, the pause closes the phrase (a commit, or the end-of-turn judge's),
+            # in one piece: a cut now would leave two stretches to transcribe at the end.
+            silence == 0
+            or not turn.voiced_samples(
+                turn.committed_until, window.end_sample, cfg.silence_threshold
+            )
+        ):
             cut = self._forced_cut(turn, window.end_sample)
             if not turn.voiced_samples(turn.committed_until, cut, cfg.silence_threshold):
                 turn.committed_until = cut
@@ -346,8 +354,8 @@ class TurnDetector:
     def _forced_cut(self, turn: Turn, end_sample: int) -> int:
         """Where to split a long stretch without a sentence pause: the middle of its longest
         gap (a run of windows below the silence threshold; the later of equal ones), else its
-        least speech-like window. It is searched for from ``min_forced_commit_ms`` after the
-        last cut to 500 ms before now.
+        least speech-like window more than 500 ms ago (not in the word being said). Both are
+        searched for from ``min_forced_commit_ms`` after the last cut.
 
         A stretch cut mid-sentence loses words: Whisper ends its text at the last whole
         sentence and leaves out the fragment after it (tiny.en, given a bench answer cut
@@ -357,10 +365,9 @@ class TurnDetector:
         """
         cfg = self.config
         lo = turn.committed_until + samples(cfg.min_forced_commit_ms)
-        hi = end_sample - samples(500)
-        candidates = [w for w in turn.windows if lo <= w.start_sample and w.end_sample <= hi]
-        if not candidates:
-            return max(hi, turn.committed_until + 1)
+        candidates = [
+            w for w in turn.windows if lo <= w.start_sample and w.end_sample <= end_sample
+        ]
         gap: tuple[int, int] | None = None  # (first, last) index of the longest quiet run
         run_start: int | None = None
         for i, window in enumerate(candidates):
@@ -372,5 +379,9 @@ class TurnDetector:
                 gap = (run_start, i)
         if gap is not None:
             return (candidates[gap[0]].start_sample + candidates[gap[1]].end_sample) // 2
-        quietest = min(candidates, key=lambda w: w.speech_prob)
+        hi = end_sample - samples(500)
+        settled = [w for w in candidates if w.end_sample <= hi]
+        if not settled:
+            return max(hi, turn.committed_until + 1)
+        quietest = min(settled, key=lambda w: w.speech_prob)
         return (quietest.start_sample + quietest.end_sample) // 2

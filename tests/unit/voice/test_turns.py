@@ -277,14 +277,13 @@ def _long_stretch(probs: list[float]) -> tuple[Mic, int]:
 
 
 def test_a_long_stretch_without_pauses_is_cut_in_its_longest_gap() -> None:
-    # The cut is due once 6 s are uncommitted; it is searched for from 2 s after the last
-    # cut to 500 ms before now: windows 54..162 of this run.
+    # The cut is due once 6 s are uncommitted (window 179 of this run); it is searched for
+    # from 2 s after the last cut (window 54).
     probs = [TALK] * 250
     probs[30:36] = [SIL] * 6  # longer, but too early
     probs[70:73] = [SIL] * 3  # a gap between two sentences: the longest in range
     probs[100:102] = [SIL] * 2  # a short one (a stop consonant, a breath)
     probs[120:122] = [0.4] * 2  # quiet, but speech
-    probs[170:180] = [SIL] * 10  # longer still, but in the last 500 ms
     m, start = _long_stretch(probs)
     first = m.commits[0]
     assert first == Cut("commit", start, (32 + 70) * W + 3 * W // 2)
@@ -298,6 +297,20 @@ def test_of_equal_gaps_the_later_is_taken() -> None:
     probs[130:132] = [SIL] * 2
     m, start = _long_stretch(probs)
     assert m.commits[0] == Cut("commit", start, (32 + 131) * W)
+
+
+def test_a_cut_due_in_a_pause_waits_for_speech_and_is_made_in_that_pause() -> None:
+    # 6 s are uncommitted in the middle of a 320 ms pause (windows 175..184): cut now, the
+    # stretch after it would be the pause's end and nothing more; so the cut waits, and when
+    # the candidate goes on it is made in the pause (longer than the gap at 70..72).
+    probs = [TALK] * 250
+    probs[70:73] = [SIL] * 3
+    probs[175:185] = [SIL] * 10
+    m, start = _long_stretch(probs)
+    first = m.commits[0]
+    assert first == Cut("commit", start, (32 + 180) * W)
+    decided_at = next(at for at, d in m.decisions if d == first)
+    assert decided_at == (32 + 186) * W  # the first window of speech after the pause
 
 
 def test_a_long_stretch_without_any_gap_is_cut_at_its_quietest_window() -> None:
