@@ -303,10 +303,7 @@ class TurnDetector:
         elif uncommitted >= samples(cfg.max_uncommitted_ms) and (
             # In a pause, the pause closes the phrase (a commit, or the end-of-turn judge's),
             # in one piece: a cut now would leave two stretches to transcribe at the end.
-            silence == 0
-            or not turn.voiced_samples(
-                turn.committed_until, window.end_sample, cfg.silence_threshold
-            )
+            silence == 0 or turn.last_voice_end_sample <= turn.committed_until
         ):
             cut = self._forced_cut(turn, window.end_sample)
             if not turn.voiced_samples(turn.committed_until, cut, cfg.silence_threshold):
