@@ -48,11 +48,19 @@ from bench.stt_audio import LEAD_MS, RENDERINGS, Renderer, Rendering, require_to
 from server.voice.asking import invites_a_long_answer
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, silence
 from server.voice.config import VoiceConfig, samples
-from server.voice.endpoint import WINDOW_S, SmartTurn
+from server.voice.endpoint import WINDOW_S, SmartTurn, settled
 from server.voice.endpoint import finished as endpoint_finished
 from server.voice.protocol import SILENCE_MS_SEMANTIC_DEFAULT
 from server.voice.stt import WhisperSTT
-from server.voice.turns import Judge, Judgment, Turn, TurnDetector, TurnEnd, judged_finished
+from server.voice.turns import (
+    Judge,
+    Judgment,
+    Turn,
+    TurnDetector,
+    TurnEnd,
+    judged_finished,
+    still_pausing,
+)
 from server.voice.vad import VadModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +140,32 @@ HELD_OUT_COMPLETE = (
     ("Tell me about a time you failed.", "I can't think of one."),
     ("Why do you want this job?", "Because I love building payment systems."),
 )
+# Held out too, written with the unsure-pause rule (endpoint.py, ``settled``) and before it
+# was measured: finished answers of two sentences, which it lets end sooner, and thinking
+# pauses inside a second sentence, which it could cut.
+LONGER_COMPLETE = (
+    ("Tell me about a project you led.",
+     "I led the move to Postgres. It took three months and we had no downtime."),
+    ("How did you find the slow query?",
+     "I ran explain analyze on it. The planner was doing a sequential scan, so I added an index."),
+    ("What happened in the outage?",
+     "The disk filled up on the primary. We failed over to the replica and cleaned up the logs."),
+    ("Why do you want this role?",
+     "I like building payment systems. Your team works on the problems I want to solve next."),
+)  # fmt: skip
+LONGER_MID_SENTENCE = (
+    ("Tell me about a project you led.",
+     "I led the move to Postgres. It took three months,", "and we had no downtime."),
+    ("How did you find the slow query?",
+     "I ran explain analyze on it. The planner was doing a sequential scan,",
+     "so I added an index on the customer column."),
+    ("What happened in the outage?",
+     "The disk filled up on the primary. We failed over to the replica,",
+     "and then we cleaned up the old logs."),
+    ("Why do you want this role?",
+     "I like building payment systems. And the main reason is,",
+     "that your team works on the problems I want to solve next."),
+)  # fmt: skip
 PAUSES_MS = (500, 1000, 1500, 2000, 2500)
 BETWEEN_PAUSES_MS = (700, 1500, 2500)
 
@@ -149,7 +183,9 @@ class Item:
     """The last sound of the answer."""
     question: str | None = None
     """The question it answers."""
-    held_out: bool = False
+    held_out: int = 0
+    """0: the set the rules were made on; 1: held out from the short-answer rule; 2: held out
+    from the unsure-pause rule (answers of two sentences)."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +197,9 @@ class Policy:
     """Semantic only: the words so far can veto the model's "finished"."""
     question: bool = False
     """Semantic with words only: a short answer to an open question is not finished."""
+    unsure: bool = False
+    """With the question: an unsure verdict on an answer whose words are over (two whole
+    sentences or more) ends it at ``endpoint_unsure_wait_ms`` of silence."""
 
 
 @dataclass(frozen=True)
@@ -221,7 +260,7 @@ def render_item(
     pause_ms: int,
     *,
     question: str | None = None,
-    held_out: bool = False,
+    held_out: int = 0,
 ) -> Item:
     clean = replace(rendering, snr_db=None)
     text = " ".join(parts)
@@ -251,12 +290,14 @@ def render_item(
 
 def pause_set(renderer: Renderer, renderings: Sequence[Rendering] = RENDERINGS) -> list[Item]:
     items = []
-    kinds: tuple[tuple[Kind, Sequence[tuple[str, ...]], Sequence[int], bool], ...] = (
-        ("mid-sentence", MID_SENTENCE, PAUSES_MS, False),
-        ("between sentences", BETWEEN_SENTENCES, BETWEEN_PAUSES_MS, False),
-        ("complete", COMPLETE, (0,), False),
-        ("mid-sentence", HELD_OUT_MID_SENTENCE, PAUSES_MS, True),
-        ("complete", HELD_OUT_COMPLETE, (0,), True),
+    kinds: tuple[tuple[Kind, Sequence[tuple[str, ...]], Sequence[int], int], ...] = (
+        ("mid-sentence", MID_SENTENCE, PAUSES_MS, 0),
+        ("between sentences", BETWEEN_SENTENCES, BETWEEN_PAUSES_MS, 0),
+        ("complete", COMPLETE, (0,), 0),
+        ("mid-sentence", HELD_OUT_MID_SENTENCE, PAUSES_MS, 1),
+        ("complete", HELD_OUT_COMPLETE, (0,), 1),
+        ("mid-sentence", LONGER_MID_SENTENCE, PAUSES_MS, 2),
+        ("complete", LONGER_COMPLETE, (0,), 2),
     )
     for rendering in renderings:
         for kind, answers, pauses, held_out in kinds:
@@ -314,16 +355,23 @@ def simulate(
                 ready, judgment, text = entry
                 if window.end_sample >= ready:
                     pending.remove(entry)
+                    asked = question if policy.question else None
                     if judged_finished(
                         turn, judgment, cfg.endpoint_threshold
                     ) and endpoint_finished(
-                        judgment.probability,
-                        text,
-                        cfg.endpoint_threshold,
-                        question=question if policy.question else None,
+                        judgment.probability, text, cfg.endpoint_threshold, question=asked
                     ):
                         tail = _tail_ms(turn, window.end_sample, stt, cfg)
                         return Outcome(window.end_sample, "complete", tuple(judgments), tail)
+                    if (
+                        policy.unsure
+                        and cfg.endpoint_unsure_threshold
+                        <= judgment.probability
+                        < cfg.endpoint_threshold
+                        and still_pausing(turn, judgment)
+                        and settled(text, question=asked)
+                    ):
+                        turn.settle_at = (judgment.voice_end, samples(cfg.endpoint_unsure_wait_ms))
             decisions = detector.advance(
                 turn,
                 window,
@@ -341,7 +389,10 @@ def simulate(
                     judgment = Judgment(decision.voice_end, decision.end, probability, model_ms)
                     judgments.append(judgment)
                     text = None
-                    if policy.words and stt is not None and probability >= cfg.endpoint_threshold:
+                    floor = cfg.endpoint_threshold
+                    if policy.unsure:
+                        floor = cfg.endpoint_unsure_threshold
+                    if policy.words and stt is not None and probability >= floor:
                         # As the session does: the phrase is closed at the pause and its words
                         # transcribed (here the whole turn: the pause set's answers are one
                         # phrase, so that is what the session reads too).
@@ -464,11 +515,13 @@ def run(
             voice: summarize([r for r in tuned if r["voice"] == voice])
             for voice in dict.fromkeys(r["voice"] for r in tuned)
         }
-        held_out = [r for r in rows if r.get("held_out")]
+        held_out = [r for r in rows if r.get("held_out") == 1]
+        longer = [r for r in rows if r.get("held_out") == 2]
         results[policy.name] = {
             "policy": asdict(policy),
             "all": summarize(tuned),  # the set the rules were made on, as in earlier runs
             "held_out": summarize(held_out) if held_out else None,
+            "two_sentences": summarize(longer) if longer else None,
             "voices": per_voice,
             "rows": rows,
         }
@@ -481,7 +534,14 @@ def default_policies(max_ms: int = SILENCE_MS_SEMANTIC_DEFAULT) -> list[Policy]:
         Policy(f"fixed {max_ms} ms", semantic=False, silence_ms=max_ms),
         Policy(f"Smart Turn alone (max {max_ms} ms)", True, max_ms, words=False),
         Policy(f"semantic: Smart Turn + words (max {max_ms} ms)", True, max_ms),
-        Policy(f"semantic + the question, default (max {max_ms} ms)", True, max_ms, question=True),
+        Policy(f"semantic + the question (max {max_ms} ms)", True, max_ms, question=True),
+        Policy(
+            f"+ unsure pauses settled by the words, default (max {max_ms} ms)",
+            True,
+            max_ms,
+            question=True,
+            unsure=True,
+        ),
     ]
 
 
@@ -527,7 +587,7 @@ def format_table(results: dict[str, Any]) -> str:
         h = result.get("held_out")
         if not h:
             continue
-        finished = [r for r in result["rows"] if r.get("held_out") and r["kind"] == "complete"]
+        finished = [r for r in result["rows"] if r.get("held_out") == 1 and r["kind"] == "complete"]
         by_question = [
             _median(
                 [
@@ -542,6 +602,26 @@ def format_table(results: dict[str, Any]) -> str:
             f"| {name} | {_pct(h['cut_off_rate'])} | {_pct(h['complete_cut_rate'])} "
             f"| {_ms(h['delay_p50_ms'])} / {_ms(h['delay_p95_ms'])} "
             f"| {_ms(by_question[0])} | {_ms(by_question[1])} |"
+        )
+    lines += [
+        "",
+        "Held out from the unsure-pause rule (answers of two sentences: a thinking pause in the "
+        "second, and finished ones):",
+        "",
+        "| policy | cut-off rate (mid-sentence) | finished answers cut "
+        "| endpoint delay p50 / p95 (ms) | finished answers ending at the 3 s limit |",
+        "|---|---|---|---|---|",
+    ]
+    for name, result in results.items():
+        t = result.get("two_sentences")
+        if not t:
+            continue
+        finished = [r for r in result["rows"] if r.get("held_out") == 2 and r["kind"] == "complete"]
+        at_limit = sum(r["reason"] == "silence" for r in finished)
+        lines.append(
+            f"| {name} | {_pct(t['cut_off_rate'])} | {_pct(t['complete_cut_rate'])} "
+            f"| {_ms(t['delay_p50_ms'])} / {_ms(t['delay_p95_ms'])} "
+            f"| {at_limit} of {len(finished)} |"
         )
     lines += ["", "Cut-off rate by pause length, and per voice:", ""]
     header = " | ".join(f"{p} ms" for p in PAUSES_MS)

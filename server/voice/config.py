@@ -58,6 +58,11 @@ class VoiceConfig:
     semantic_endpoint: bool = True
     endpoint_check_ms: float = 250.0
     endpoint_threshold: float = 0.7
+    endpoint_unsure_threshold: float = 0.5
+    """A verdict from here up to ``endpoint_threshold`` is unsure: if the words say the answer
+    is over (two whole sentences or more, the last one finished), the turn ends at
+    ``endpoint_unsure_wait_ms`` of silence instead of the pause limit."""
+    endpoint_unsure_wait_ms: float = 1200.0
     prompt_chars: int = 200
     """Preceding text of the same answer passed to Whisper as context."""
     question_as_context: bool = True

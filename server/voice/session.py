@@ -183,6 +183,8 @@ class VoiceSession:
                 turn_model,
                 self._detector,
                 threshold=cfg.endpoint_threshold,
+                unsure_threshold=cfg.endpoint_unsure_threshold,
+                unsure_wait_ms=cfg.endpoint_unsure_wait_ms,
                 clock=clock,
                 log=self._log,
             )

@@ -55,6 +55,10 @@ class Turn:
     judged_at: int = -1
     """The voice end of the last pause the turn-completion model was asked about."""
     judgments: list[Judgment] = field(default_factory=list)
+    settle_at: tuple[int, int] | None = None
+    """(voice end, samples of silence): the model was unsure at that pause but the words
+    say the answer is over, so the turn ends after this much silence (not the pause limit),
+    unless the candidate speaks again."""
 
     @property
     def ended(self) -> bool:
@@ -124,8 +128,10 @@ class Judgment:
 
 @dataclass(frozen=True, slots=True)
 class TurnEnd:
-    reason: Literal["silence", "limit", "complete"]
-    """``complete``: the model judged the answer finished at a short pause."""
+    reason: Literal["silence", "limit", "complete", "settled"]
+    """``complete``: the model judged the answer finished at a short pause; ``settled``: it
+    was unsure there, the words were finished, and the shorter wait (``Turn.settle_at``)
+    passed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +149,12 @@ Decision = Cut | Judge | TurnEnd
 def judged_finished(turn: Turn, judgment: Judgment, threshold: float) -> bool:
     """Whether a judgment ends the turn: the model says finished, the turn is still being
     heard, and the candidate has not spoken since the pause it judged."""
-    return (
-        judgment.probability >= threshold
-        and not turn.ended
-        and turn.last_voice_end_sample == judgment.voice_end
-    )
+    return judgment.probability >= threshold and still_pausing(turn, judgment)
+
+
+def still_pausing(turn: Turn, judgment: Judgment) -> bool:
+    """The turn is still being heard, and the candidate has not spoken since the pause."""
+    return not turn.ended and turn.last_voice_end_sample == judgment.voice_end
 
 
 def pauses_ms(windows: list[VadWindow], silence_threshold: float) -> list[int]:
@@ -326,8 +333,15 @@ class TurnDetector:
         ):
             turn.judged_at = turn.last_voice_end_sample
             decisions.append(Judge(turn.last_voice_end_sample, window.end_sample))
+        settled = (
+            turn.settle_at is not None
+            and turn.settle_at[0] == turn.last_voice_end_sample
+            and silence >= turn.settle_at[1]
+        )
         if turn.mode == "vad" and silence >= samples(silence_ms):
             decisions.append(TurnEnd("silence"))
+        elif turn.mode == "vad" and settled:
+            decisions.append(TurnEnd("settled"))
         elif window.end_sample - turn.start_sample >= samples(cfg.max_turn_ms):
             decisions.append(TurnEnd("limit"))
         return decisions

@@ -48,6 +48,7 @@ WORDS = (
     "interview",
     "skip",
     "this",
+    ".",  # a full stop, written after the word before it (a sentence ends)
 )
 BLOCK = 320  # 20 ms at 16 kHz
 
@@ -151,7 +152,7 @@ class ToneSTT:
         if not draft and prompt in self.reread:
             words = self.reread[prompt].split()
         self.calls.append(SttCall(pcm16_16k.duration_ms, draft, prompt, words, hotwords))
-        text = " ".join(words)
+        text = " ".join(words).replace(" .", ".")
         segments = (
             (TranscriptSegment(text, 0, int(pcm16_16k.duration_ms), 0.01, -0.2, 1.0),)
             if text

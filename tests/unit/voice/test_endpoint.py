@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.voice.asking import asks_something, invites_a_long_answer
-from server.voice.endpoint import SHORT_ANSWER_WORDS, finished, sounds_unfinished
+from server.voice.endpoint import SHORT_ANSWER_WORDS, finished, settled, sounds_unfinished
 
 # What tiny.en wrote for the pause set's answers up to a thinking pause (bench/pauses.py).
 STOPPED_MID_SENTENCE = [
@@ -108,3 +108,36 @@ def test_a_long_answer_to_an_open_question_ends_when_it_sounds_finished() -> Non
     assert finished(0.95, text, 0.7, question="Tell me about a migration you led.")
     assert not finished(0.5, text, 0.7, question="Tell me about a migration you led.")
     assert not finished(0.95, text + " And then,", 0.7, question="Tell me about it.")
+
+
+OPEN = "Walk me through how you find a slow query."
+
+
+@pytest.mark.parametrize(
+    ("text", "over"),
+    [
+        # The bench answer the model heard at p 0.66 one run in three.
+        (
+            "I start with explain analyze, look for sequential scans and bad row estimates. "
+            "And then add the right index or rewrite the query. At PayBright that took the "
+            "refunds report from 40 seconds to 2.",
+            True,
+        ),
+        ("I added an index. It took the report from forty seconds to two.", True),
+        # One sentence, however long: a thinking pause after a whole first clause.
+        ("The primary database ran out of disk space on a Friday evening.", False),
+        ("I added an index. It took the report from forty seconds to", False),
+        ("I added an index. Then,", False),
+        ("Yes. I did.", False),  # short, and the question is open
+        ("", False),
+    ],
+)
+def test_the_words_settle_an_unsure_pause_only_after_two_whole_sentences(
+    text: str, over: bool
+) -> None:
+    assert settled(text, question=OPEN) is over
+
+
+def test_a_short_two_sentence_answer_to_a_closed_question_is_settled() -> None:
+    assert settled("Yes. I did.", question="Have you used Kafka?")
+    assert not settled("Yes. I did.", question=OPEN)
