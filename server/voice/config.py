@@ -63,6 +63,7 @@ class VoiceConfig:
     is over (two whole sentences or more, the last one finished), the turn ends at
     ``endpoint_unsure_wait_ms`` of silence instead of the pause limit."""
     endpoint_unsure_wait_ms: float = 1200.0
+    """About twice a conversational gap: long enough for "and…", short of the 3 s limit."""
     prompt_chars: int = 200
     """Preceding text of the same answer passed to Whisper as context."""
     question_as_context: bool = True

@@ -391,8 +391,8 @@ class TurnDetector:
         if gap is not None:
             return (candidates[gap[0]].start_sample + candidates[gap[1]].end_sample) // 2
         hi = end_sample - samples(500)
-        settled = [w for w in candidates if w.end_sample <= hi]
-        if not settled:
+        earlier = [w for w in candidates if w.end_sample <= hi]
+        if not earlier:
             return max(hi, turn.committed_until + 1)
-        quietest = min(settled, key=lambda w: w.speech_prob)
+        quietest = min(earlier, key=lambda w: w.speech_prob)
         return (quietest.start_sample + quietest.end_sample) // 2
