@@ -36,7 +36,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -583,26 +583,7 @@ def format_table(results: dict[str, Any]) -> str:
         "| endpoint delay p50 / p95 (ms) | to a closed question, p50 | to an open one, p50 |",
         "|---|---|---|---|---|---|",
     ]
-    for name, result in results.items():
-        h = result.get("held_out")
-        if not h:
-            continue
-        finished = [r for r in result["rows"] if r.get("held_out") == 1 and r["kind"] == "complete"]
-        by_question = [
-            _median(
-                [
-                    r["delay_ms"]
-                    for r in finished
-                    if r["delay_ms"] is not None and invites_a_long_answer(r["question"]) is open_
-                ]
-            )
-            for open_ in (False, True)
-        ]
-        lines.append(
-            f"| {name} | {_pct(h['cut_off_rate'])} | {_pct(h['complete_cut_rate'])} "
-            f"| {_ms(h['delay_p50_ms'])} / {_ms(h['delay_p95_ms'])} "
-            f"| {_ms(by_question[0])} | {_ms(by_question[1])} |"
-        )
+    lines += _group_lines(results, "held_out", 1, _by_question)
     lines += [
         "",
         "Held out from the unsure-pause rule (answers of two sentences: a thinking pause in the "
@@ -612,17 +593,7 @@ def format_table(results: dict[str, Any]) -> str:
         "| endpoint delay p50 / p95 (ms) | finished answers ending at the 3 s limit |",
         "|---|---|---|---|---|",
     ]
-    for name, result in results.items():
-        t = result.get("two_sentences")
-        if not t:
-            continue
-        finished = [r for r in result["rows"] if r.get("held_out") == 2 and r["kind"] == "complete"]
-        at_limit = sum(r["reason"] == "silence" for r in finished)
-        lines.append(
-            f"| {name} | {_pct(t['cut_off_rate'])} | {_pct(t['complete_cut_rate'])} "
-            f"| {_ms(t['delay_p50_ms'])} / {_ms(t['delay_p95_ms'])} "
-            f"| {at_limit} of {len(finished)} |"
-        )
+    lines += _group_lines(results, "two_sentences", 2, _at_limit)
     lines += ["", "Cut-off rate by pause length, and per voice:", ""]
     header = " | ".join(f"{p} ms" for p in PAUSES_MS)
     voices = list(next(iter(results.values()))["voices"])
@@ -644,6 +615,52 @@ def format_table(results: dict[str, Any]) -> str:
             + " |"
         )
     return "\n".join(lines)
+
+
+def _group_lines(
+    results: dict[str, Any],
+    key: str,
+    group: int,
+    more: Callable[[list[dict[str, Any]]], list[str]],
+) -> list[str]:
+    """One table row per policy for a held-out group: its cut-off rate, finished answers cut,
+    endpoint delay, then ``more`` of its finished answers."""
+    lines = []
+    for name, result in results.items():
+        summary = result.get(key)
+        if not summary:
+            continue
+        finished = [
+            r for r in result["rows"] if r.get("held_out") == group and r["kind"] == "complete"
+        ]
+        cells = [
+            _pct(summary["cut_off_rate"]),
+            _pct(summary["complete_cut_rate"]),
+            f"{_ms(summary['delay_p50_ms'])} / {_ms(summary['delay_p95_ms'])}",
+            *more(finished),
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _by_question(finished: list[dict[str, Any]]) -> list[str]:
+    """The endpoint delay p50 of short answers to a closed question, then to an open one."""
+    return [
+        _ms(
+            _median(
+                [
+                    r["delay_ms"]
+                    for r in finished
+                    if r["delay_ms"] is not None and invites_a_long_answer(r["question"]) is open_
+                ]
+            )
+        )
+        for open_ in (False, True)
+    ]
+
+
+def _at_limit(finished: list[dict[str, Any]]) -> list[str]:
+    return [f"{sum(r['reason'] == 'silence' for r in finished)} of {len(finished)}"]
 
 
 def load_engines(models_dir: Path) -> tuple[VadModel, SmartTurn, WhisperSTT]:

@@ -955,44 +955,31 @@ async def test_an_unfinished_sounding_pause_waits_for_the_candidates_own_limit(
 TWO_SENTENCES = "alpha bravo charlie delta . echo foxtrot golf hotel india juliet ."
 
 
-async def test_an_unsure_pause_after_two_finished_sentences_ends_at_a_shorter_wait(
-    make_harness: Any,
+@pytest.mark.parametrize(
+    ("probability", "words", "ends_at_ms"),
+    [
+        # The model is unsure (0.5-0.7) and the words say the answer is over: the candidate
+        # does not wait out the 3 s limit, only ``endpoint_unsure_wait_ms``.
+        (0.6, TWO_SENTENCES, 1200),
+        (0.3, TWO_SENTENCES, 3000),  # the model hears it unfinished
+        (0.6, f"{LONG_ANSWER} .", 3000),  # one sentence: a whole first clause sounds like it
+        (0.6, "alpha bravo charlie delta . echo foxtrot golf hotel india and", 3000),
+    ],
+    ids=["two-sentences", "unfinished", "one-sentence", "mid-sentence"],
+)
+async def test_an_unsure_pause_ends_sooner_only_after_two_finished_sentences(
+    make_harness: Any, probability: float, words: str, ends_at_ms: int
 ) -> None:
-    # The model is unsure (0.5-0.7), the words say the answer is over: the candidate does not
-    # wait out the 3 s limit, only ``endpoint_unsure_wait_ms`` (1.2 s).
-    model = FakeTurnModel(finished=0.6)
+    model = FakeTurnModel(finished=probability)
     h = await make_harness(turn_model=model)
     await h.start()
     h.clear()
-    await h.feed(speech(TWO_SENTENCES))
-    await h.quiet(1000)
+    await h.feed(speech(words))
+    await h.quiet(ends_at_ms - 200)
     assert h.session.state == "hearing" and not h.of(FinalTranscript)
     await h.quiet(400)
-    expected = "alpha bravo charlie delta. echo foxtrot golf hotel india juliet."
-    assert [f.text for f in h.of(FinalTranscript)] == [expected]
-    assert len(model.heard_ms) == 1
-
-
-@pytest.mark.parametrize(
-    ("probability", "words"),
-    [
-        (0.3, TWO_SENTENCES),  # the model hears it unfinished
-        (0.6, f"{LONG_ANSWER} ."),  # one sentence: a whole first clause sounds just like it
-        (0.6, "alpha bravo charlie delta . echo foxtrot golf hotel india and"),  # mid-sentence
-    ],
-    ids=["unfinished", "one-sentence", "mid-sentence"],
-)
-async def test_an_unsure_pause_otherwise_waits_for_the_pause_limit(
-    make_harness: Any, probability: float, words: str
-) -> None:
-    h = await make_harness(turn_model=FakeTurnModel(finished=probability))
-    await h.start()
-    h.clear()
-    await h.feed(speech(words))
-    await h.quiet(2000)
-    assert h.session.state == "hearing" and not h.of(FinalTranscript)
-    await h.quiet(1200)
     assert len(h.of(FinalTranscript)) == 1
+    assert len(model.heard_ms) == 1  # once per pause
 
 
 async def test_speech_after_an_unsure_pause_cancels_its_shorter_wait(make_harness: Any) -> None:
