@@ -12,7 +12,8 @@ Spoken answers in four synthetic voices (``bench.stt_audio.RENDERINGS``), of thr
   decision that the turn is over (the model's own time included).
 
 Each answer carries the question it answers (the default end of turn lets a short answer to
-an open question wait). A held-out group, written after that rule, is reported apart.
+an open question wait). A held-out group, written after that rule, is reported apart, as is a
+second one of two-sentence answers, written with the unsure-pause rule (``endpoint.settled``).
 
 The pause is made the way a speaker makes one: the whole sentence is synthesised with a
 comma where the candidate stops (so the voice carries on in the same intonation, unlike a
@@ -24,7 +25,8 @@ Each policy is simulated on the real turn detector (``server.voice.turns``) with
 Silero VAD and the real Smart Turn model, on a clock that follows the audio; a judgment takes
 effect after the model's measured time. Policies: the fixed 700 ms timeout (the old
 default), the fixed timeout at the new default maximum, Smart Turn alone, Smart Turn with the
-words, and with the words and the question (the default).
+words, with the words and the question, and with those and the unsure-pause rule (the
+default).
 
 ``python -m bench.pauses`` prints the table and writes var/bench/pauses.json.
 """
