@@ -50,8 +50,7 @@ from bench.stt_audio import LEAD_MS, RENDERINGS, Renderer, Rendering, require_to
 from server.voice.asking import invites_a_long_answer
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, silence
 from server.voice.config import VoiceConfig, samples
-from server.voice.endpoint import WINDOW_S, SmartTurn, settled
-from server.voice.endpoint import finished as endpoint_finished
+from server.voice.endpoint import WINDOW_S, SmartTurn, verdict
 from server.voice.protocol import SILENCE_MS_SEMANTIC_DEFAULT
 from server.voice.stt import WhisperSTT
 from server.voice.turns import (
@@ -339,6 +338,8 @@ def simulate(
     ``policy.question``, ``question`` is the interviewer's (a short answer to an open one is
     not finished)."""
     cfg = config or VoiceConfig()
+    # Without the unsure-pause rule, "unsure" starts where "finished" does: nothing settles.
+    unsure_threshold = cfg.endpoint_unsure_threshold if policy.unsure else cfg.endpoint_threshold
     detector = TurnDetector(vad_model, cfg)
     after = silence(policy.silence_ms + 1500)
     turn: Turn | None = None
@@ -357,22 +358,19 @@ def simulate(
                 ready, judgment, text = entry
                 if window.end_sample >= ready:
                     pending.remove(entry)
-                    asked = question if policy.question else None
-                    if judged_finished(
+                    outcome = verdict(
+                        judgment.probability,
+                        text,
+                        threshold=cfg.endpoint_threshold,
+                        unsure_threshold=unsure_threshold,
+                        question=question if policy.question else None,
+                    )
+                    if outcome == "finished" and judged_finished(
                         turn, judgment, cfg.endpoint_threshold
-                    ) and endpoint_finished(
-                        judgment.probability, text, cfg.endpoint_threshold, question=asked
                     ):
                         tail = _tail_ms(turn, window.end_sample, stt, cfg)
                         return Outcome(window.end_sample, "complete", tuple(judgments), tail)
-                    if (
-                        policy.unsure
-                        and cfg.endpoint_unsure_threshold
-                        <= judgment.probability
-                        < cfg.endpoint_threshold
-                        and still_pausing(turn, judgment)
-                        and settled(text, question=asked)
-                    ):
+                    if outcome == "settle" and still_pausing(turn, judgment):
                         turn.settle_at = (judgment.voice_end, samples(cfg.endpoint_unsure_wait_ms))
             decisions = detector.advance(
                 turn,
@@ -391,10 +389,7 @@ def simulate(
                     judgment = Judgment(decision.voice_end, decision.end, probability, model_ms)
                     judgments.append(judgment)
                     text = None
-                    floor = cfg.endpoint_threshold
-                    if policy.unsure:
-                        floor = cfg.endpoint_unsure_threshold
-                    if policy.words and stt is not None and probability >= floor:
+                    if policy.words and stt is not None and probability >= unsure_threshold:
                         # As the session does: the phrase is closed at the pause and its words
                         # transcribed (here the whole turn: the pause set's answers are one
                         # phrase, so that is what the session reads too).

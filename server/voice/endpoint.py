@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -57,15 +57,15 @@ class EndOfTurnJudge:
         detector: TurnDetector,
         *,
         threshold: float,
-        unsure_threshold: float | None = None,
-        unsure_wait_ms: float = 1200.0,
+        unsure_threshold: float,
+        unsure_wait_ms: float,
         clock: Callable[[], float],
         log: logging.LoggerAdapter[logging.Logger] | logging.Logger,
     ) -> None:
         self.model = model
         self._detector = detector
         self._threshold = threshold
-        self._unsure_threshold = threshold if unsure_threshold is None else unsure_threshold
+        self._unsure_threshold = unsure_threshold
         self._unsure_wait = int(unsure_wait_ms * INPUT_SAMPLE_RATE_HZ / 1000)
         self._clock = clock
         self._log = log
@@ -98,27 +98,33 @@ class EndOfTurnJudge:
         model_ms = (self._clock() - started) * 1000
         judgment = Judgment(judge.voice_end, judge.end, probability, model_ms)
         turn.judgments.append(judgment)
-        sure = probability >= self._threshold
         if probability < self._unsure_threshold or not still_pausing(turn, judgment):
             self._log.debug("turn %d: not finished (p=%.2f)", turn.number, probability)
             return False
         self._commit(hearing, judge)
         text = await hearing.text_so_far()
-        if not sure:
-            if settled(text, question=question) and still_pausing(turn, judgment):
+        outcome = verdict(
+            probability,
+            text,
+            threshold=self._threshold,
+            unsure_threshold=self._unsure_threshold,
+            question=question,
+        )
+        if outcome == "wait":
+            self._log.debug(
+                "turn %d: the words so far stop mid-sentence or are a short answer (p=%.2f)",
+                turn.number,
+                probability,
+            )
+            return False
+        if outcome == "settle":
+            if still_pausing(turn, judgment):
                 turn.settle_at = (judge.voice_end, self._unsure_wait)
                 self._log.debug(
                     "turn %d: unsure (p=%.2f), the words are over: it ends at a shorter pause",
                     turn.number,
                     probability,
                 )
-            return False
-        if not finished(probability, text, self._threshold, question=question):
-            self._log.debug(
-                "turn %d: the words so far stop mid-sentence or are a short answer (p=%.2f)",
-                turn.number,
-                probability,
-            )
             return False
         self._log.debug(
             "turn %d judged finished (p=%.2f, %.0f ms)", turn.number, probability, model_ms
@@ -256,6 +262,27 @@ def settled(text: str | None, *, question: str | None = None) -> bool:
     if short_answer(text) and invites_a_long_answer(question):
         return False
     return len(split_sentences(text)) >= 2
+
+
+Verdict = Literal["finished", "settle", "wait"]
+
+
+def verdict(
+    probability: float,
+    text: str | None,
+    *,
+    threshold: float,
+    unsure_threshold: float,
+    question: str | None = None,
+) -> Verdict:
+    """What a pause means, from the model and the words so far: the turn is over now
+    (``finished``), over at a shorter pause than the limit (``settle``: the model unsure,
+    the words ``settled``), or not over (``wait``: the pause limit decides)."""
+    if probability >= threshold:
+        return "finished" if finished(probability, text, threshold, question=question) else "wait"
+    if probability >= unsure_threshold and settled(text, question=question):
+        return "settle"
+    return "wait"
 
 
 def finished(
