@@ -33,6 +33,7 @@ from tests.fakes import FakeChatModel  # noqa: E402
 
 if TYPE_CHECKING:
     from server.ai.embedded import EmbeddedLlamaServer
+    from server.voice.tts import PiperTTS
 
 DATA = Path(__file__).parent / "data"
 # The embedded model files where `make setup` assembled them (var/models), not in the
@@ -126,3 +127,13 @@ def sample_cv() -> str:
 @pytest.fixture
 def sample_jd() -> str:
     return (DATA / "sample_job_description.txt").read_text()
+
+
+@pytest.fixture(scope="session")
+def candidate_voice() -> PiperTTS:
+    """The candidate's voice in the real-speech tests: Piper without its random variation, so
+    that each run says the same audio (the variety across voices is the benchmarks' job: the
+    pause set for the end of turn, ``make bench-stt`` for what is heard)."""
+    from server.voice.tts import PiperTTS
+
+    return PiperTTS.load(varied=False)

@@ -150,13 +150,6 @@ def engines() -> SpeechEngines:
 
 
 @pytest.fixture(scope="module")
-def candidate_voice() -> PiperTTS:
-    """The candidate's voice: Piper without its random variation, so that each run says the
-    same audio (the speech recognition's variety across voices is the benchmarks' job)."""
-    return PiperTTS.load(varied=False)
-
-
-@pytest.fixture(scope="module")
 def spoken_answers(candidate_voice: PiperTTS) -> list[str]:
     """Each answer as a base64 WAV: speech, then silence long enough to end the turn."""
 

@@ -105,13 +105,6 @@ def live_url(
         yield url
 
 
-@pytest.fixture(scope="module")
-def candidate_voice() -> PiperTTS:
-    """The candidate's voice: Piper without its random variation, so that each run says the
-    same audio (how often the end of turn errs across voices is the pause set's job)."""
-    return PiperTTS.load(varied=False)
-
-
 async def _say(voice: PiperTTS, text: str) -> Pcm16:
     chunks = [chunk async for chunk in voice.synthesize(text)]
     voice = Pcm16(b"".join(c.data for c in chunks), chunks[0].sample_rate_hz)
