@@ -50,7 +50,7 @@ from bench.stt_audio import LEAD_MS, RENDERINGS, Renderer, Rendering, require_to
 from server.voice.asking import invites_a_long_answer
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16, silence
 from server.voice.config import VoiceConfig, samples
-from server.voice.endpoint import WINDOW_S, SmartTurn, verdict
+from server.voice.endpoint import OPEN_ANSWER_WORDS, WINDOW_S, SmartTurn, verdict
 from server.voice.protocol import SILENCE_MS_SEMANTIC_DEFAULT
 from server.voice.stt import WhisperSTT
 from server.voice.turns import (
@@ -167,7 +167,52 @@ LONGER_MID_SENTENCE = (
      "I like building payment systems. And the main reason is,",
      "that your team works on the problems I want to solve next."),
 )  # fmt: skip
+# Held out too, written before the thin-answer rule (endpoint.py, ``thin_answer``) was built
+# or measured: thinking pauses deeper into longer answers (after 7 to 35 words, where a rule
+# on the length of the answer so far stops helping), and finished answers of 13 to 26 words,
+# mostly to open questions (which such a rule makes wait).
+LATER_MID_SENTENCE = (
+    ("Tell me about a time you improved a process.",
+     "Our releases used to take a whole day because every step was manual,",
+     "so I wrote a pipeline that deploys on every merge."),
+    ("How do you handle on-call?",
+     "I keep the alerts few and actionable,",
+     "and every page gets a short review the next morning."),
+    ("Describe a technical decision you regret.",
+     "We chose a document database for the order history because it was quick to start with. "
+     "Two years later every report needed joins,",
+     "and we spent a quarter moving back to Postgres."),
+    ("Tell me about your most recent project.",
+     "For the last year I have been building the ingestion service for our analytics platform. "
+     "It reads events from Kafka, checks them against a schema registry, and writes them to S3 "
+     "as Parquet,",
+     "which cut our storage costs by about a third."),
+    ("How did you mentor junior engineers?",
+     "I paired with each new engineer for their first two weeks, and we shipped one small "
+     "ticket a day together. After that we moved to weekly one to ones,",
+     "where we went through their code reviews."),
+    ("What would you change about your current team?",
+     "I would make the planning meetings a lot shorter,",
+     "and put that time into writing design documents."),
+)  # fmt: skip
+LATER_COMPLETE = (
+    ("Tell me about a time you improved a process.",
+     "Our releases took a whole day, so I wrote a pipeline that deploys every merge in ten "
+     "minutes."),
+    ("How do you handle on-call?",
+     "I keep alerts few and actionable, and every page gets a written review the next morning."),
+    ("Describe a technical decision you regret.",
+     "We picked a document database for order history. Two years later every report needed "
+     "joins, so we moved back to Postgres, which took a quarter."),
+    ("What motivates you at work?",
+     "Shipping things people actually use. I like seeing the metrics move after a release, and "
+     "hearing from support that a problem has gone away."),
+    ("Do you have experience with Terraform?",
+     "Yes, I have managed our AWS accounts with Terraform for about two years."),
+)  # fmt: skip
 PAUSES_MS = (500, 1000, 1500, 2000, 2500)
+BEFORE_THIN_ANSWERS = 10
+"""The words an answer to an open question needed before the thin-answer rule."""
 BETWEEN_PAUSES_MS = (700, 1500, 2500)
 
 
@@ -186,7 +231,8 @@ class Item:
     """The question it answers."""
     held_out: int = 0
     """0: the set the rules were made on; 1: held out from the short-answer rule; 2: held out
-    from the unsure-pause rule (answers of two sentences)."""
+    from the unsure-pause rule (answers of two sentences); 3: held out from the thin-answer
+    rule (pauses deeper into longer answers)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +247,9 @@ class Policy:
     unsure: bool = False
     """With the question: an unsure verdict on an answer whose words are over (two whole
     sentences or more) ends it at ``endpoint_unsure_wait_ms`` of silence."""
+    open_answer_words: int = OPEN_ANSWER_WORDS
+    """With the question: an answer to an open one of fewer words is not over at a pause (10
+    before the thin-answer rule)."""
 
 
 @dataclass(frozen=True)
@@ -299,6 +348,8 @@ def pause_set(renderer: Renderer, renderings: Sequence[Rendering] = RENDERINGS) 
         ("complete", HELD_OUT_COMPLETE, (0,), 1),
         ("mid-sentence", LONGER_MID_SENTENCE, PAUSES_MS, 2),
         ("complete", LONGER_COMPLETE, (0,), 2),
+        ("mid-sentence", LATER_MID_SENTENCE, PAUSES_MS, 3),
+        ("complete", LATER_COMPLETE, (0,), 3),
     )
     for rendering in renderings:
         for kind, answers, pauses, held_out in kinds:
@@ -364,6 +415,7 @@ def simulate(
                         threshold=cfg.endpoint_threshold,
                         unsure_threshold=unsure_threshold,
                         question=question if policy.question else None,
+                        open_answer_words=policy.open_answer_words,
                     )
                     if outcome == "finished" and judged_finished(
                         turn, judgment, cfg.endpoint_threshold
@@ -514,11 +566,14 @@ def run(
         }
         held_out = [r for r in rows if r.get("held_out") == 1]
         longer = [r for r in rows if r.get("held_out") == 2]
+        later = [r for r in rows if r.get("held_out") == 3]
         results[policy.name] = {
             "policy": asdict(policy),
             "all": summarize(tuned),  # the set the rules were made on, as in earlier runs
             "held_out": summarize(held_out) if held_out else None,
             "two_sentences": summarize(longer) if longer else None,
+            "later_pauses": summarize(later) if later else None,
+            "every_group": summarize(rows),  # the issue's target: every answer of every group
             "voices": per_voice,
             "rows": rows,
         }
@@ -531,9 +586,23 @@ def default_policies(max_ms: int = SILENCE_MS_SEMANTIC_DEFAULT) -> list[Policy]:
         Policy(f"fixed {max_ms} ms", semantic=False, silence_ms=max_ms),
         Policy(f"Smart Turn alone (max {max_ms} ms)", True, max_ms, words=False),
         Policy(f"semantic: Smart Turn + words (max {max_ms} ms)", True, max_ms),
-        Policy(f"semantic + the question (max {max_ms} ms)", True, max_ms, question=True),
         Policy(
-            f"+ unsure pauses settled by the words, default (max {max_ms} ms)",
+            f"semantic + the question (max {max_ms} ms)",
+            True,
+            max_ms,
+            question=True,
+            open_answer_words=BEFORE_THIN_ANSWERS,
+        ),
+        Policy(
+            f"+ unsure pauses settled by the words (max {max_ms} ms)",
+            True,
+            max_ms,
+            question=True,
+            unsure=True,
+            open_answer_words=BEFORE_THIN_ANSWERS,
+        ),
+        Policy(
+            f"+ thin answers to open questions wait, default (max {max_ms} ms)",
             True,
             max_ms,
             question=True,
@@ -591,6 +660,25 @@ def format_table(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     lines += _group_lines(results, "two_sentences", 2, _at_limit)
+    lines += [
+        "",
+        "Held out from the thin-answer rule (thinking pauses after 7 to 35 words; finished "
+        "answers of 13 to 26 words):",
+        "",
+        "| policy | cut-off rate (mid-sentence) | finished answers cut "
+        "| endpoint delay p50 / p95 (ms) | to a closed question, p50 | to an open one, p50 |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += _group_lines(results, "later_pauses", 3, _by_question)
+    lines += [
+        "",
+        "Every group together (the tuned set and the three held out):",
+        "",
+        "| policy | cut-off rate (mid-sentence) | finished answers cut "
+        "| endpoint delay p50 / p95 (ms) |",
+        "|---|---|---|---|",
+    ]
+    lines += _group_lines(results, "every_group", None, lambda finished: [])
     lines += ["", "Cut-off rate by pause length, and per voice:", ""]
     header = " | ".join(f"{p} ms" for p in PAUSES_MS)
     voices = list(next(iter(results.values()))["voices"])
@@ -617,18 +705,20 @@ def format_table(results: dict[str, Any]) -> str:
 def _group_lines(
     results: dict[str, Any],
     key: str,
-    group: int,
+    group: int | None,
     more: Callable[[list[dict[str, Any]]], list[str]],
 ) -> list[str]:
-    """One table row per policy for a held-out group: its cut-off rate, finished answers cut,
-    endpoint delay, then ``more`` of its finished answers."""
+    """One table row per policy for a held-out group (None: every group): its cut-off rate,
+    finished answers cut, endpoint delay, then ``more`` of its finished answers."""
     lines = []
     for name, result in results.items():
         summary = result.get(key)
         if not summary:
             continue
         finished = [
-            r for r in result["rows"] if r.get("held_out") == group and r["kind"] == "complete"
+            r
+            for r in result["rows"]
+            if r["kind"] == "complete" and group in (None, r.get("held_out"))
         ]
         cells = [
             _pct(summary["cut_off_rate"]),

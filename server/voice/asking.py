@@ -1,7 +1,7 @@
 """What the interviewer's message asks: anything at all, and an open or a closed question.
 
 The session uses it twice: an acknowledgement the candidate talked over is stored only if what
-they heard asked something (``asks_something``), and a short answer to an open question is
+they heard asked something (``asks_something``), and a thin answer to an open question is
 not taken as finished at a pause (``invites_a_long_answer``, see endpoint.py).
 """
 

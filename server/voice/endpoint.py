@@ -75,7 +75,7 @@ class EndOfTurnJudge:
         self, hearing: TurnTranscriber, judge: Judge, *, question: str | None = None
     ) -> bool:
         """Whether the turn should end now: the model hears it finished, the words do not
-        stop mid-sentence (nor are a short answer to ``question``, the interviewer's last
+        stop mid-sentence (nor are a thin answer to ``question``, the interviewer's last
         message, when it is open), and the candidate has not spoken since the pause.
 
         When the model is unsure (``unsure_threshold`` up to ``threshold``) and the words say
@@ -112,7 +112,7 @@ class EndOfTurnJudge:
         )
         if outcome == "wait":
             self._log.debug(
-                "turn %d: the words so far stop mid-sentence or are a short answer (p=%.2f)",
+                "turn %d: the words so far stop mid-sentence or are a thin answer (p=%.2f)",
                 turn.number,
                 probability,
             )
@@ -237,19 +237,30 @@ def sounds_unfinished(text: str) -> bool:
     return first in _SUBORDINATORS and "," not in last_sentence
 
 
-SHORT_ANSWER_WORDS = 10
-"""An answer of fewer words than this (about 4 s of speech) is short."""
+OPEN_ANSWER_WORDS = 25
+"""An answer to an open question of fewer words than this (about 10 s of speech) is too thin
+to be over at a pause.
+
+Asked "Describe an outage you handled.", a candidate who has said "The primary database ran
+out of disk space on a Friday evening." has set the scene and not yet said what they did; a
+thinking pause there sounds finished to the model (p 0.79-0.98 on the pause set) and the
+words are a whole sentence. An interviewer waits for more. The pause set's thinking pauses
+after a whole clause came after 7 to 17 words (the two-sentence ones after 10 to 13); an
+interview answer to an open question runs a minute or more, and the bench's own answers run
+33 to 37 words. The bar was 10 words before (``bench.pauses`` measures both)."""
 
 
-def short_answer(text: str) -> bool:
-    """Whether the answer so far is one short stretch (fewer than ``SHORT_ANSWER_WORDS``)."""
-    return len(text.split()) < SHORT_ANSWER_WORDS
+def thin_answer(text: str, words: int = OPEN_ANSWER_WORDS) -> bool:
+    """Whether the answer so far has fewer than ``words`` words."""
+    return len(text.split()) < words
 
 
-def settled(text: str | None, *, question: str | None = None) -> bool:
+def settled(
+    text: str | None, *, question: str | None = None, open_answer_words: int = OPEN_ANSWER_WORDS
+) -> bool:
     """Whether the words alone say the answer is over, for a pause the model is unsure
-    about: two whole sentences or more, the last one finished, and not a short answer to an
-    open ``question``.
+    about: two whole sentences or more, the last one finished, and not an answer of fewer
+    than ``open_answer_words`` to an open ``question``.
 
     The model's probability at a pause moves with where its window falls: on one bench
     answer ("…rewrite the query. At PayBright that took the refunds report from forty
@@ -259,7 +270,7 @@ def settled(text: str | None, *, question: str | None = None) -> bool:
     """
     if not text or sounds_unfinished(text):
         return False
-    if short_answer(text) and invites_a_long_answer(question):
+    if thin_answer(text, open_answer_words) and invites_a_long_answer(question):
         return False
     return len(split_sentences(text)) >= 2
 
@@ -274,28 +285,40 @@ def verdict(
     threshold: float,
     unsure_threshold: float,
     question: str | None = None,
+    open_answer_words: int = OPEN_ANSWER_WORDS,
 ) -> Verdict:
     """What a pause means, from the model and the words so far: the turn is over now
     (``finished``), over at a shorter pause than the limit (``settle``: the model unsure,
     the words ``settled``), or not over (``wait``: the pause limit decides)."""
     if probability >= threshold:
-        return "finished" if finished(probability, text, threshold, question=question) else "wait"
-    if probability >= unsure_threshold and settled(text, question=question):
+        over = finished(
+            probability, text, threshold, question=question, open_answer_words=open_answer_words
+        )
+        return "finished" if over else "wait"
+    if probability >= unsure_threshold and settled(
+        text, question=question, open_answer_words=open_answer_words
+    ):
         return "settle"
     return "wait"
 
 
 def finished(
-    probability: float, text: str | None, threshold: float, *, question: str | None = None
+    probability: float,
+    text: str | None,
+    threshold: float,
+    *,
+    question: str | None = None,
+    open_answer_words: int = OPEN_ANSWER_WORDS,
 ) -> bool:
     """The verdict at a pause: the model hears a finished turn, and the words (when known)
-    do not stop mid-sentence and are not a short answer to an open question.
+    do not stop mid-sentence and are not a thin answer to an open question (fewer than
+    ``open_answer_words``).
 
     A first clause can be a whole sentence by its words and its intonation ("We ran
     everything on Kubernetes in AWS, … and I set up alerts"), and neither the model nor the
     words can tell it from a finished answer. The question can: asked "How did you run
-    it?", a candidate who stops after seven words is more often thinking than done, and an
-    interviewer waits for more. So a short answer to an open question ends on the
+    it?", a candidate who stops after a sentence or two is more often thinking than done,
+    and an interviewer waits for more. So a thin answer to an open question ends on the
     candidate's own pause limit (``silence_ms``), not at the judged pause; a short answer
     to a closed one ("Have you used Kafka?" "Yes, I have.") ends as soon as it sounds
     finished.
@@ -306,4 +329,4 @@ def finished(
         return True
     if sounds_unfinished(text):
         return False
-    return not (short_answer(text) and invites_a_long_answer(question))
+    return not (thin_answer(text, open_answer_words) and invites_a_long_answer(question))

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.pauses import Policy, load_engines, render_item, simulate
+from bench.pauses import BEFORE_THIN_ANSWERS, Policy, load_engines, render_item, simulate
 from bench.stt_audio import RENDERINGS, Renderer
 from server.container import load_speech
 from server.settings import Settings
@@ -83,6 +83,31 @@ def test_a_whole_first_clause_waits_when_the_question_was_open(
     short = render_item(Renderer(tmp_path), PIPER, "complete", ("About six years.",), 0)
     ended = simulate(short.audio, vad, turn_model, with_question, stt=stt, question=closed)  # type: ignore[arg-type]
     assert ended.reason == "complete"
+
+
+def test_a_thin_answer_to_an_open_question_is_waited_out_where_the_old_bar_cut_it(
+    turn_engines: tuple[object, object, object], tmp_path: Path
+) -> None:
+    # Twelve words, a whole sentence: Smart Turn hears it finished (p 0.79 on the pause set),
+    # and with the 10-word bar the turn ended in the candidate's thinking pause.
+    vad, turn_model, stt = turn_engines
+    thinking = render_item(
+        Renderer(tmp_path),
+        PIPER,
+        "mid-sentence",
+        (
+            "The primary database ran out of disk space on a Friday evening,",
+            "so we failed over to the replica.",
+        ),
+        1500,
+    )
+    asked = "Describe an outage you handled."
+    default = dataclasses.replace(SEMANTIC, question=True, unsure=True)
+    old_bar = dataclasses.replace(default, open_answer_words=BEFORE_THIN_ANSWERS)
+    cut = simulate(thinking.audio, vad, turn_model, old_bar, stt=stt, question=asked)  # type: ignore[arg-type]
+    assert cut.end_sample is not None and cut.end_sample < thinking.resume_sample
+    waited = simulate(thinking.audio, vad, turn_model, default, stt=stt, question=asked)  # type: ignore[arg-type]
+    assert waited.end_sample is not None and waited.end_sample > thinking.speech_end_sample
 
 
 # --------------------------------------------------------------------------- the real socket

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from server.voice.audio import Pcm16
 from server.voice.commands import with_command_cues
 from server.voice.config import VoiceConfig
 from server.voice.protocol import (
@@ -31,8 +32,15 @@ from server.voice.vocabulary import Vocabulary
 from tests.unit.voice.conftest import FakeTurnModel, Harness, SavedTurn, settle, speech
 
 ANSWER = "alpha bravo charlie delta echo"
-LONG_ANSWER = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"
-"""Not a short answer (``SHORT_ANSWER_WORDS``): it ends at a pause that sounds finished."""
+NATO = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"
+LONG_ANSWER = f"{NATO} {NATO} alpha bravo charlie delta echo foxtrot"
+"""Not a thin answer (``OPEN_ANSWER_WORDS``): it ends at a pause that sounds finished. Fed
+with ``quick`` (4.2 s), so it is one phrase, as a real answer of 26 words would be."""
+
+
+def quick(text: str) -> Pcm16:
+    """``speech`` at about a real speaker's pace: 160 ms a word."""
+    return speech(text, word_ms=120, gap_ms=40)
 
 
 def states(h: Harness) -> list[str]:
@@ -863,7 +871,7 @@ async def test_a_finished_answer_ends_at_a_short_pause_with_nothing_left_to_tran
     h = await make_harness(turn_model=model, config=config)
     await h.start()
     h.clear()
-    await h.feed(speech(LONG_ANSWER))
+    await h.feed(quick(LONG_ANSWER))
     calls_before = len(h.stt.calls)
     await h.quiet(400)  # well under the 700 ms silence limit
     assert [f.text for f in h.of(FinalTranscript)] == [LONG_ANSWER]
@@ -884,8 +892,8 @@ async def test_a_long_phrase_is_transcribed_while_the_model_judges_the_pause(
     h = await make_harness(turn_model=model, config=config)
     await h.start()
     h.clear()
-    words = " ".join(["alpha", "bravo", "charlie", "delta"] * 3)  # 3.6 s: a phrase of its own
-    await h.feed(speech(words))
+    words = LONG_ANSWER  # 4.2 s: a phrase of its own
+    await h.feed(quick(words))
     calls_before = len(h.stt.calls)
     await h.quiet(300)
     # The model has not answered, and the phrase is being transcribed already.
@@ -907,7 +915,7 @@ async def test_an_answer_that_stops_mid_sentence_waits_for_the_pause_limit(
     await h.quiet(500)
     assert h.session.state == "hearing"
     assert not h.of(FinalTranscript)
-    await h.feed(speech(LONG_ANSWER))
+    await h.feed(quick(LONG_ANSWER))
     await h.quiet(400)
     assert [f.text for f in h.of(FinalTranscript)] == [f"alpha bravo and {LONG_ANSWER}"]
 
@@ -952,7 +960,8 @@ async def test_an_unfinished_sounding_pause_waits_for_the_candidates_own_limit(
     assert [f.text for f in h.of(FinalTranscript)] == [ANSWER]
 
 
-TWO_SENTENCES = "alpha bravo charlie delta . echo foxtrot golf hotel india juliet ."
+TWO_SENTENCES = f"{NATO} alpha bravo charlie . {NATO} delta echo foxtrot golf hotel ."
+"""Two whole sentences, 28 words: not thin."""
 
 
 @pytest.mark.parametrize(
@@ -963,7 +972,7 @@ TWO_SENTENCES = "alpha bravo charlie delta . echo foxtrot golf hotel india julie
         (0.6, TWO_SENTENCES, 1200),
         (0.3, TWO_SENTENCES, 3000),  # the model hears it unfinished
         (0.6, f"{LONG_ANSWER} .", 3000),  # one sentence: a whole first clause sounds like it
-        (0.6, "alpha bravo charlie delta . echo foxtrot golf hotel india and", 3000),
+        (0.6, f"{NATO} alpha bravo charlie . {NATO} delta echo and", 3000),
     ],
     ids=["two-sentences", "unfinished", "one-sentence", "mid-sentence"],
 )
@@ -974,7 +983,7 @@ async def test_an_unsure_pause_ends_sooner_only_after_two_finished_sentences(
     h = await make_harness(turn_model=model)
     await h.start()
     h.clear()
-    await h.feed(speech(words))
+    await h.feed(quick(words))
     await h.quiet(ends_at_ms - 200)
     assert h.session.state == "hearing" and not h.of(FinalTranscript)
     await h.quiet(400)
@@ -986,7 +995,7 @@ async def test_speech_after_an_unsure_pause_cancels_its_shorter_wait(make_harnes
     h = await make_harness(turn_model=FakeTurnModel(finished=0.6))
     await h.start()
     h.clear()
-    await h.feed(speech(TWO_SENTENCES))
+    await h.feed(quick(TWO_SENTENCES))
     await h.quiet(800)
     await h.feed(speech("alpha bravo and"))  # the candidate goes on, and stops mid-sentence
     await h.quiet(1500)
@@ -1000,7 +1009,7 @@ async def test_speech_after_the_pause_makes_the_models_verdict_moot(make_harness
     h.stt.gate.set()
     h.clear()
     h.stt.gate.clear()
-    await h.feed(speech(LONG_ANSWER))
+    await h.feed(quick(LONG_ANSWER))
     await h.quiet(300)  # judged finished; its words are still being transcribed
     await h.feed(speech("alpha bravo"))  # ... and the candidate goes on
     h.stt.gate.set()
