@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -59,7 +60,7 @@ from server.voice.turns import (
     Turn,
     TurnDetector,
     TurnEnd,
-    judged_finished,
+    patience_after,
     still_pausing,
 )
 from server.voice.vad import VadModel
@@ -259,6 +260,8 @@ class Outcome:
     judgments: tuple[Judgment, ...]
     tail_ms: float | None = None
     """Whisper's time on what was left to transcribe when the turn ended (the STT tail)."""
+    voice_end: int | None = None
+    """Where the voice had stopped when the turn ended."""
 
 
 # ------------------------------------------------------------------ making the audio
@@ -380,6 +383,8 @@ def simulate(
     config: VoiceConfig | None = None,
     stt: WhisperSTT | None = None,
     question: str | None = None,
+    *,
+    patience: int = 0,
 ) -> Outcome:
     """Stream ``audio`` (then silence) through the turn detector as the session does, and say
     where the first turn ended and why. With ``stt`` and ``policy.words``, a "finished" from
@@ -387,11 +392,12 @@ def simulate(
     that pause); the verdict takes effect after the model's and Whisper's measured time. With
     ``stt``, the STT tail left at the end of the turn is transcribed and timed too. With
     ``policy.question``, ``question`` is the interviewer's (a short answer to an open one is
-    not finished)."""
+    not finished). ``patience``: what the detector has learned of this candidate's pauses
+    (``TurnDetector.patience``)."""
     cfg = config or VoiceConfig()
     # Without the unsure-pause rule, "unsure" starts where "finished" does: nothing settles.
     unsure_threshold = cfg.endpoint_unsure_threshold if policy.unsure else cfg.endpoint_threshold
-    detector = TurnDetector(vad_model, cfg)
+    detector = TurnDetector(vad_model, cfg, patience=patience)
     after = silence(policy.silence_ms + 1500)
     turn: Turn | None = None
     pending: list[tuple[int, Judgment, str | None]] = []
@@ -417,11 +423,17 @@ def simulate(
                         question=question if policy.question else None,
                         open_answer_words=policy.open_answer_words,
                     )
-                    if outcome == "finished" and judged_finished(
+                    if outcome == "finished" and detector.judged_over(
                         turn, judgment, cfg.endpoint_threshold
                     ):
                         tail = _tail_ms(turn, window.end_sample, stt, cfg)
-                        return Outcome(window.end_sample, "complete", tuple(judgments), tail)
+                        return Outcome(
+                            window.end_sample,
+                            "complete",
+                            tuple(judgments),
+                            tail,
+                            turn.last_voice_end_sample,
+                        )
                     if outcome == "settle" and still_pausing(turn, judgment):
                         turn.settle_at = (judgment.voice_end, samples(cfg.endpoint_unsure_wait_ms))
             decisions = detector.advance(
@@ -453,7 +465,13 @@ def simulate(
                     pending.append((decision.end + samples(model_ms), judgment, text))
                 elif isinstance(decision, TurnEnd):
                     tail = _tail_ms(turn, window.end_sample, stt, cfg)
-                    return Outcome(window.end_sample, decision.reason, tuple(judgments), tail)
+                    return Outcome(
+                        window.end_sample,
+                        decision.reason,
+                        tuple(judgments),
+                        tail,
+                        turn.last_voice_end_sample,
+                    )
     return Outcome(None, "never", tuple(judgments))
 
 
@@ -580,6 +598,71 @@ def run(
     return results
 
 
+def interviews(
+    items: Sequence[Item],
+    vad_model: VadModel,
+    turn_model: SmartTurn,
+    policy: Policy,
+    config: VoiceConfig | None = None,
+    stt: WhisperSTT | None = None,
+    *,
+    seed: int = 15,
+) -> dict[str, Any]:
+    """Each voice at each pause length as one candidate's interview: that voice's thinking
+    pauses of that length (each mid-sentence answer appears in exactly one interview) and its
+    finished answers, in a fixed random order. What a cut-off teaches the end of turn
+    (``patience_after``, as the session learns it when the candidate goes on) is carried to
+    the answers after it."""
+    cfg = config or VoiceConfig()
+    order = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    for voice in dict.fromkeys(item.voice for item in items):
+        for pause in PAUSES_MS:
+            answers = [
+                item
+                for item in items
+                if item.voice == voice
+                and (item.kind, item.pause_ms) in (("complete", 0), ("mid-sentence", pause))
+            ]
+            order.shuffle(answers)
+            patience = 0
+            for item in answers:
+                outcome = simulate(
+                    item.audio, vad_model, turn_model, policy, cfg, stt, item.question,
+                    patience=patience,
+                )  # fmt: skip
+                row = score(item, outcome)
+                row["interview"] = f"{voice}, {pause} ms"
+                row["patience_ms"] = _to_ms(patience)
+                rows.append(row)
+                if (
+                    row["cut"]
+                    and item.kind == "mid-sentence"
+                    and outcome.reason in ("complete", "settled")
+                    and outcome.voice_end is not None
+                ):
+                    patience = patience_after(
+                        item.resume_sample - outcome.voice_end, samples(policy.silence_ms), patience
+                    )
+    mid = [r for r in rows if r["kind"] == "mid-sentence"]
+    cut_in = [r["interview"] for r in mid if r["cut"]]
+    finished = [r for r in rows if r["kind"] == "complete" and r["delay_ms"] is not None]
+    after = sorted(r["delay_ms"] for r in finished if r["patience_ms"])
+    before = sorted(r["delay_ms"] for r in finished if not r["patience_ms"])
+    return {
+        "interviews": len(PAUSES_MS) * len({r["voice"] for r in rows}),
+        "cut_off_rate": sum(r["cut"] for r in mid) / len(mid) if mid else None,
+        "with_a_cut_off": len(set(cut_in)),
+        "cut_offs_after_the_first": len(cut_in) - len(set(cut_in)),
+        "finished_before_p50_ms": _median(before),
+        "finished_before_p95_ms": percentile(before, 95),
+        "finished_after_p50_ms": _median(after),
+        "finished_after_p95_ms": percentile(after, 95),
+        "finished_after": len(after),
+        "rows": rows,
+    }
+
+
 def default_policies(max_ms: int = SILENCE_MS_SEMANTIC_DEFAULT) -> list[Policy]:
     return [
         Policy("fixed 700 ms", semantic=False, silence_ms=700),
@@ -679,6 +762,7 @@ def format_table(results: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     lines += _group_lines(results, "every_group", None, lambda finished: [])
+    lines += _interview_lines(results)
     lines += ["", "Cut-off rate by pause length, and per voice:", ""]
     header = " | ".join(f"{p} ms" for p in PAUSES_MS)
     voices = list(next(iter(results.values()))["voices"])
@@ -700,6 +784,28 @@ def format_table(results: dict[str, Any]) -> str:
             + " |"
         )
     return "\n".join(lines)
+
+
+def _interview_lines(results: dict[str, Any]) -> list[str]:
+    """The default policy over whole interviews, learning from each cut-off (``interviews``)."""
+    name, result = next((n, r) for n, r in results.items() if "interviews" in r)
+    i = result["interviews"]
+    return [
+        "",
+        f"Whole interviews ({name}): each voice at each pause length is one candidate, "
+        "every answer of every group in a fixed random order; a cut-off teaches the end of "
+        "turn that candidate's pause (half as long again) for the answers after it:",
+        "",
+        "| interviews | cut-off rate, answer by answer | over interviews | interviews with a "
+        "cut-off | cut-offs after the first | finished answers, delay p50 / p95 (ms): before "
+        "a cut-off | after one (n) |",
+        "|---|---|---|---|---|---|---|",
+        f"| {i['interviews']} | {_pct(result['every_group']['cut_off_rate'])} "
+        f"| {_pct(i['cut_off_rate'])} | {i['with_a_cut_off']} | {i['cut_offs_after_the_first']} "
+        f"| {_ms(i['finished_before_p50_ms'])} / {_ms(i['finished_before_p95_ms'])} "
+        f"| {_ms(i['finished_after_p50_ms'])} / {_ms(i['finished_after_p95_ms'])} "
+        f"({i['finished_after']}) |",
+    ]
 
 
 def _group_lines(
@@ -779,7 +885,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     items = pause_set(Renderer(args.cache))
     vad_model, turn_model, stt = load_engines(Settings.from_env().models_dir)
-    results = run(items, vad_model, turn_model, default_policies(args.max_ms), stt=stt)
+    policies = default_policies(args.max_ms)
+    results = run(items, vad_model, turn_model, policies, stt=stt)
+    default = policies[-1]
+    results[default.name]["interviews"] = interviews(items, vad_model, turn_model, default, stt=stt)
     print(f"Pause set: {len(items)} answers in {len(RENDERINGS)} voices (lead {LEAD_MS:g} ms)\n")
     print(format_table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ import numpy as np
 from server.voice.asking import invites_a_long_answer
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
 from server.voice.sentences import split_sentences
-from server.voice.turns import Judge, Judgment, TurnDetector, judged_finished, still_pausing
+from server.voice.turns import Judge, Judgment, TurnDetector, still_pausing
 from server.voice.workers import EngineThreads
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ class EndOfTurnJudge:
         self._log.debug(
             "turn %d judged finished (p=%.2f, %.0f ms)", turn.number, probability, model_ms
         )
-        return judged_finished(turn, judgment, self._threshold)
+        return self._detector.judged_over(turn, judgment, self._threshold)
 
     def _commit(self, hearing: TurnTranscriber, judge: Judge) -> None:
         cut = self._detector.commit_until(hearing.turn, judge.end)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from server.voice.asking import asks_something
 from server.voice.audio import INPUT_SAMPLE_RATE_HZ, Pcm16
 from server.voice.commands import spoken_command
-from server.voice.config import VoiceConfig
+from server.voice.config import VoiceConfig, samples
 from server.voice.controls import PATIENT_SILENCE_MS, Controls
 from server.voice.conversation import (
     INTERNAL_ERROR,
@@ -90,6 +90,7 @@ from server.voice.tts import TextToSpeech
 from server.voice.turns import (
     Cut,
     Judge,
+    Onset,
     Turn,
     TurnDetector,
     TurnEnd,
@@ -367,16 +368,37 @@ class VoiceSession:
         elif reply.phase == "finalizing":
             if reply.turn is not None and reply.turn.mode == "vad":
                 # The candidate goes on after a long pause: same turn, nothing was stored yet.
+                self._learn_pause(reply, onset)
                 await self._resume_turn(reply, mode="vad")
             # (after ptt_up the key decides: speech alone does not reopen the turn)
         elif reply.phase == "generating" and not reply.audio_started:
             if self._writer.answer_open:  # nothing heard yet: drop the draft reply, hear them out
+                self._learn_pause(reply, onset)
                 await self._interrupt_for_candidate(reply, now)
                 await self._begin_turn(onset.start_sample, now, mode="vad")
             # else: the first question (or a repeat) is coming; there is no answer to continue
         elif reply.phase != "done":  # saving, speaking (strong evidence only), saving_reply
-            await self._interrupt_for_candidate(reply, now, spoke_at=onset.spoke_at)
+            if await self._interrupt_for_candidate(reply, now, spoke_at=onset.spoke_at):
+                self._learn_pause(reply, onset)
             await self._begin_turn(onset.start_sample, now, mode="vad")
+
+    def _learn_pause(self, reply: Reply, onset: Onset) -> None:
+        """The candidate goes on with the answer ``reply`` answers, after a pause at which
+        its turn ended early (judged over, or settled): they were cut off. From now on an
+        early end waits for that pause and half as long again (``TurnDetector.patience``)."""
+        turn = reply.turn
+        if turn is None or turn.mode != "vad" or turn.early_end is None:
+            return
+        pause = onset.speech_sample - turn.early_end
+        before = self._detector.patience
+        patience = self._detector.learn_pause(pause, samples(self._silence_ms))
+        if patience != before:
+            self._log.info(
+                "turn %d: the candidate went on after a %d ms pause; early ends now wait %d ms",
+                turn.number,
+                pause * 1000 // INPUT_SAMPLE_RATE_HZ,
+                patience * 1000 // INPUT_SAMPLE_RATE_HZ,
+            )
 
     async def _advance_turn(self, hearing: TurnTranscriber, window: VadWindow, now: float) -> None:
         turn = hearing.turn
@@ -400,7 +422,7 @@ class VoiceSession:
                     self._log.info(
                         "turn %d reached the %d ms limit", turn.number, self._config.max_turn_ms
                     )
-                await self._end_turn(hearing, now)
+                await self._end_turn(hearing, now, early=decision.reason == "settled")
 
     async def _judge(self, hearing: TurnTranscriber, judge: Judge) -> None:
         assert self._endpoint is not None
@@ -408,7 +430,7 @@ class VoiceSession:
             hearing, judge, question=self._last_interviewer_text
         )
         if finished and self._hearing is hearing and self._stage is Stage.LIVE:
-            await self._end_turn(hearing, self._clock())
+            await self._end_turn(hearing, self._clock(), early=True)
 
     async def _begin_turn(self, start_sample: int, now: float, *, mode: Mode) -> None:
         self._turn_counter += 1
@@ -450,9 +472,12 @@ class VoiceSession:
         if self._hearing is hearing:
             self._hearing = None
 
-    async def _end_turn(self, hearing: TurnTranscriber, now: float) -> None:
+    async def _end_turn(self, hearing: TurnTranscriber, now: float, *, early: bool = False) -> None:
+        """The candidate's turn is over: transcribe the rest and reply. ``early``: it ended at
+        a pause judged over (or settled), before the candidate's own pause limit."""
         turn = hearing.turn
         turn.phase = TurnPhase.ENDED
+        turn.early_end = turn.last_voice_end_sample if early else None
         reply = Reply(
             kind="voice",
             turn_number=turn.number,
@@ -728,19 +753,21 @@ class VoiceSession:
 
     async def _interrupt_for_candidate(
         self, reply: Reply, now: float, *, spoke_at: float | None = None
-    ) -> None:
-        """The candidate takes the floor: stop the reply and keep only what they heard."""
+    ) -> bool:
+        """The candidate takes the floor: stop the reply and keep only what they heard.
+        Returns whether their words go on with the answer being replied to (nothing that
+        asked them anything was heard)."""
         if reply.phase == "finalizing":
             await self._cancel_reply(reply)
             if reply.transcriber is not None:
                 self._discard_turn(reply.transcriber)
-            return
+            return False
         if reply.phase in ("saving", "saving_reply"):
             # Storing is never interrupted: it finishes in the background, in order.
             reply.abandon = True
             if self._reply is reply:
                 self._reply = None
-            return
+            return reply.phase == "saving"
         heard = reply.heard(now if spoke_at is None else spoke_at)
         await self._cancel_reply(reply)
         # Heard only an acknowledgement ("That's great!") of the answer just stored: the
@@ -762,6 +789,7 @@ class VoiceSession:
             self._spawn(
                 self._save_interrupted(reply, " ".join(heard)), f"save-interrupted-{reply.message}"
             )
+        return not kept
 
     async def _save_interrupted(self, reply: Reply, text: str) -> None:
         progress = await self._save_interviewer(reply, text, interrupted=True)

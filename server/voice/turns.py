@@ -56,9 +56,13 @@ class Turn:
     """The voice end of the last pause the turn-completion model was asked about."""
     judgments: list[Judgment] = field(default_factory=list)
     settle_at: tuple[int, int] | None = None
-    """(voice end, samples of silence): the model was unsure at that pause but the words
-    say the answer is over, so the turn ends after this much silence (not the pause limit),
-    unless the candidate speaks again."""
+    """(voice end, samples of silence): the turn ends after this much silence at that pause
+    (not the pause limit), unless the candidate speaks again: the model was unsure there but
+    the words say the answer is over, or it heard a finished answer and the candidate's
+    learned patience (``TurnDetector.patience``) has not passed yet."""
+    early_end: int | None = None
+    """The voice end of the pause at which the turn ended before the pause limit (judged
+    over, or settled); None if the limit or a key ended it, or it is still being heard."""
 
     @property
     def ended(self) -> bool:
@@ -141,6 +145,8 @@ class Onset:
 
     start_sample: int
     spoke_at: float
+    speech_sample: int
+    """Where the speech itself began (without the pre-roll)."""
 
 
 Decision = Cut | Judge | TurnEnd
@@ -155,6 +161,17 @@ def judged_finished(turn: Turn, judgment: Judgment, threshold: float) -> bool:
 def still_pausing(turn: Turn, judgment: Judgment) -> bool:
     """The turn is still being heard, and the candidate has not spoken since the pause."""
     return not turn.ended and turn.last_voice_end_sample == judgment.voice_end
+
+
+def patience_after(pause: int, limit: int, patience: int = 0) -> int:
+    """How long an early end waits (samples of silence) once a candidate has gone on after a
+    ``pause`` at which their turn ended early: half as long again as the longest such pause,
+    so one who thinks in pauses is cut off once at most, not on every long answer. A pause as
+    long as the candidate's own ``limit`` teaches nothing: the limit would have ended it too.
+    """
+    if not 0 < pause < limit:
+        return patience
+    return max(patience, pause * 3 // 2)
 
 
 def pauses_ms(windows: list[VadWindow], silence_threshold: float) -> list[int]:
@@ -186,6 +203,9 @@ class TurnDetector:
     config: VoiceConfig = field(default_factory=VoiceConfig)
     echo_until: float = float("-inf")
     """Wall-clock time until which the interviewer's audio may still be heard (played + tail)."""
+    patience: int = 0
+    """Samples of silence a turn lasts at least before it ends early (at a pause judged over,
+    or settled): 0 until this candidate goes on after such a pause (``learn_pause``)."""
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -251,7 +271,7 @@ class TurnDetector:
         spoke_at = (
             now - (self.vad.samples_seen - tracker.speech_start_sample) / INPUT_SAMPLE_RATE_HZ
         )
-        return Onset(start, spoke_at)
+        return Onset(start, spoke_at, tracker.speech_start_sample)
 
     def key_onset(self) -> int:
         """Where a push-to-talk turn starts: now, less the pre-roll."""
@@ -336,7 +356,7 @@ class TurnDetector:
         settled = (
             turn.settle_at is not None
             and turn.settle_at[0] == turn.last_voice_end_sample
-            and silence >= turn.settle_at[1]
+            and silence >= max(turn.settle_at[1], self.patience)
         )
         if turn.mode == "vad" and silence >= samples(silence_ms):
             decisions.append(TurnEnd("silence"))
@@ -345,6 +365,24 @@ class TurnDetector:
         elif window.end_sample - turn.start_sample >= samples(cfg.max_turn_ms):
             decisions.append(TurnEnd("limit"))
         return decisions
+
+    def judged_over(self, turn: Turn, judgment: Judgment, threshold: float) -> bool:
+        """Whether a judgment that the answer is finished (the model and the words agree)
+        ends the turn now. It does unless this candidate has shown they pause longer
+        (``patience``): then the turn ends once the pause has lasted that long (``settle_at``),
+        unless they speak again."""
+        if not judged_finished(turn, judgment, threshold):
+            return False
+        if self.patience:
+            turn.settle_at = (judgment.voice_end, self.patience)
+            return False
+        return True
+
+    def learn_pause(self, pause: int, limit: int) -> int:
+        """The candidate went on after a pause at which their turn had ended early: a
+        cut-off. Returns the new ``patience`` (``patience_after``)."""
+        self.patience = patience_after(pause, limit, self.patience)
+        return self.patience
 
     def commit_until(self, turn: Turn, end: int) -> Cut | None:
         """Close the phrase at ``end`` now (the model heard a finished turn at a short pause):

@@ -1223,3 +1223,56 @@ async def test_the_skip_button_skips_and_is_refused_before_a_question(make_harne
     await h.play_out()
     assert [(e.name, e.spoken) for e in h.of(CommandHeard)] == [("skip", False)]
     assert saved(h, "user") == ["(skipped)"]
+
+
+async def test_a_candidate_cut_off_in_a_thinking_pause_is_not_cut_off_there_again(
+    make_harness: Any,
+) -> None:
+    h = await make_harness(turn_model=FakeTurnModel(finished=0.9))
+    await h.start()
+    h.clear()
+    h.conversation.stream_gate = asyncio.Event()  # the reply is slow to start
+    await h.feed(quick(LONG_ANSWER))
+    await h.quiet(1000)  # the model hears a finished answer at the pause: it is stored...
+    assert saved(h, "user") == [LONG_ANSWER]
+    await h.feed(quick("alpha bravo charlie ."))  # ... but the candidate was thinking
+    detector = h.session._detector
+    assert 1.4 <= detector.patience / 16_000 <= 1.6  # that 1 s pause, and half again
+    h.conversation.stream_gate.set()
+    await h.quiet(3200)  # (a thin continuation waits for the limit)
+    await h.play_out()
+    assert saved(h, "user") == [f"{LONG_ANSWER} alpha bravo charlie."]
+    # The next answer: the same thinking pause is waited out, and the answer is one turn.
+    h.clear()
+    await h.feed(quick(LONG_ANSWER))
+    await h.quiet(1000)
+    assert h.session.state == "hearing" and not h.of(FinalTranscript)
+    await h.feed(quick(LONG_ANSWER))
+    await h.quiet(1000)
+    assert h.session.state == "hearing"  # a finished verdict, but not before 1.5 s
+    await h.quiet(600)
+    assert [f.text for f in h.of(FinalTranscript)] == [f"{LONG_ANSWER} {LONG_ANSWER}"]
+
+
+@pytest.mark.parametrize("heard", ["Great!", "Great! So how did you find the bug?"])
+async def test_going_on_over_the_acknowledgement_of_an_early_end_teaches_patience(
+    make_harness: Any, heard: str
+) -> None:
+    h = await make_harness(
+        turn_model=FakeTurnModel(finished=0.9),
+        replies=["Tell me about yourself.", "Great! So how did you find the bug?", "Why?"],
+    )
+    await h.start()
+    await h.feed(quick(LONG_ANSWER))
+    await h.quiet(400)  # judged finished at the pause
+    for _ in range(40):
+        if h.session.state == "speaking":
+            break
+        await h.quiet(20)
+    if heard != "Great!":  # the candidate waits for the question, then talks over it
+        await h.wait(0.6)
+    await h.feed(speech("charlie delta", amplitude=0.3))
+    (flush,) = h.of(FlushPlayback)
+    went_on = flush.kept is False  # only the acknowledgement was heard: the answer goes on
+    assert went_on is (heard == "Great!")
+    assert (h.session._detector.patience > 0) is went_on

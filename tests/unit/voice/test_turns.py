@@ -19,11 +19,13 @@ from server.voice.turns import (
     Cut,
     Decision,
     Judge,
+    Judgment,
     Onset,
     Turn,
     TurnDetector,
     TurnEnd,
     TurnPhase,
+    patience_after,
     pauses_ms,
 )
 from server.voice.vad import CONTEXT_SAMPLES, WINDOW_SAMPLES, VadWindow
@@ -524,3 +526,56 @@ def test_commit_until_closes_the_phrase_at_the_pause() -> None:
     m.feed(level((SIL, 10)))
     assert m.detector.commit_until(turn, turn.end_sample) is None  # silence only
     assert turn.committed_until == turn.end_sample
+
+
+# --------------------------------------------------------------------------- learned patience
+
+
+def test_a_pause_the_candidate_went_on_after_is_waited_out_half_as_long_again() -> None:
+    second, limit = INPUT_SAMPLE_RATE_HZ, 3 * INPUT_SAMPLE_RATE_HZ
+    assert patience_after(second, limit) == 3 * second // 2
+    assert patience_after(second // 2, limit, patience=3 * second // 2) == 3 * second // 2
+    # A pause as long as the candidate's own limit teaches nothing (the limit ends it too),
+    # nor does a negative one (speech that began before the voice end it is measured from).
+    assert patience_after(limit, limit, patience=5) == 5
+    assert patience_after(-10, limit) == 0
+    detector = TurnDetector(LevelVad())
+    assert detector.learn_pause(second, limit) == detector.patience == 3 * second // 2
+
+
+@pytest.mark.parametrize("patience_ms", [0, 1200])
+def test_a_finished_verdict_ends_the_turn_after_the_learned_patience(patience_ms: int) -> None:
+    m = mic(NO_PARTIALS, semantic=True, silence_ms=3000)
+    m.detector.patience = samples(patience_ms)
+    m.feed(level((SIL, 10), (TALK, 32), (SIL, ms(250))))
+    turn = m.turn
+    assert turn is not None
+    (judge,) = [d for _, d in m.decisions if isinstance(d, Judge)]
+    judgment = Judgment(judge.voice_end, judge.end, 0.95, 40.0)
+    ends_now = m.detector.judged_over(turn, judgment, 0.7)
+    assert ends_now is (patience_ms == 0)
+    if ends_now:
+        return
+    m.feed(level((SIL, ms(1200) - ms(250) + 2)))
+    assert m.ends == [(judge.voice_end + ms(1200) * W, TurnEnd("settled"))]
+
+
+def test_speech_after_the_verdict_cancels_the_patient_end() -> None:
+    m = mic(NO_PARTIALS, semantic=True, silence_ms=3000)
+    m.detector.patience = samples(1200)
+    m.feed(level((SIL, 10), (TALK, 32), (SIL, ms(250))))
+    assert m.turn is not None
+    (judge,) = [d for _, d in m.decisions if isinstance(d, Judge)]
+    assert not m.detector.judged_over(m.turn, Judgment(judge.voice_end, judge.end, 0.95, 40), 0.7)
+    m.feed(level((SIL, 10), (TALK, 20), (SIL, ms(2000))))  # the candidate goes on, then pauses
+    assert not m.ends  # that pause has not been judged over: the 3 s limit decides
+
+
+def test_an_unsure_pause_settles_no_sooner_than_the_learned_patience() -> None:
+    m = mic(NO_PARTIALS, semantic=True, silence_ms=3000)
+    m.detector.patience = samples(2000)
+    m.feed(level((SIL, 10), (TALK, 32), (SIL, ms(250))))
+    assert m.turn is not None
+    m.turn.settle_at = (m.turn.last_voice_end_sample, samples(1200))
+    m.feed(level((SIL, ms(2000))))
+    assert [at - m.turn.last_voice_end_sample for at, _ in m.ends] == [ms(2000) * W]
