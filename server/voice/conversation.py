@@ -124,8 +124,9 @@ class ConversationWriter:
     """Calls the conversation for one voice session, and remembers what it said.
 
     ``awaiting`` is what the interview needs next; ``answer_open`` says an answer is stored
-    and the interviewer has not replied yet (speech now adds to that answer);
-    ``unsaved_answer`` is an answer whose storing failed, sent again with the next one.
+    and the interviewer has not replied yet (speech now adds to that answer), and
+    ``open_answer_words`` how many words it has; ``unsaved_answer`` is an answer whose storing
+    failed, sent again with the next one.
     """
 
     def __init__(
@@ -144,6 +145,7 @@ class ConversationWriter:
         """Held around each write (and ending the interview): the conversation stays in order."""
         self.awaiting: Awaiting | None = None
         self.answer_open = False
+        self.open_answer_words = 0
         self.unsaved_answer: str | None = None
         self._unsaved_attempts = 0
         self._writes: set[asyncio.Task[Progress]] = set()
@@ -247,6 +249,8 @@ class ConversationWriter:
                     raise
                 self.unsaved_answer = None
                 self._unsaved_attempts = 0
+                said = self.open_answer_words if self.answer_open else 0
+                self.open_answer_words = said + len(text.split())
                 self.answer_open = True
                 return progress
 
@@ -281,6 +285,7 @@ class ConversationWriter:
                     text, interrupted=interrupted, timings=timings
                 )
                 self.answer_open = False
+                self.open_answer_words = 0
                 return progress
 
         return await self._write(write(), on_failure)

@@ -72,11 +72,17 @@ class EndOfTurnJudge:
         self._min_commit = int(detector.config.min_commit_ms * INPUT_SAMPLE_RATE_HZ / 1000)
 
     async def finished(
-        self, hearing: TurnTranscriber, judge: Judge, *, question: str | None = None
+        self,
+        hearing: TurnTranscriber,
+        judge: Judge,
+        *,
+        question: str | None = None,
+        said_before: int = 0,
     ) -> bool:
         """Whether the turn should end now: the model hears it finished, the words do not
         stop mid-sentence (nor are a thin answer to ``question``, the interviewer's last
-        message, when it is open), and the candidate has not spoken since the pause.
+        message, when it is open, counting the ``said_before`` words of the answer this turn
+        goes on with), and the candidate has not spoken since the pause.
 
         When the model is unsure (``unsure_threshold`` up to ``threshold``) and the words say
         the answer is over (``settled``), the turn is not ended now but set to end at a
@@ -109,6 +115,7 @@ class EndOfTurnJudge:
             threshold=self._threshold,
             unsure_threshold=self._unsure_threshold,
             question=question,
+            open_answer_words=OPEN_ANSWER_WORDS - said_before,
         )
         if outcome == "wait":
             self._log.debug(

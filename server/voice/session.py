@@ -426,8 +426,12 @@ class VoiceSession:
 
     async def _judge(self, hearing: TurnTranscriber, judge: Judge) -> None:
         assert self._endpoint is not None
+        writer = self._writer
         finished = await self._endpoint.finished(
-            hearing, judge, question=self._last_interviewer_text
+            hearing,
+            judge,
+            question=self._last_interviewer_text,
+            said_before=writer.open_answer_words if writer.answer_open else 0,
         )
         if finished and self._hearing is hearing and self._stage is Stage.LIVE:
             await self._end_turn(hearing, self._clock(), early=True)

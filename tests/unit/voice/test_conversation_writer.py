@@ -160,13 +160,15 @@ async def test_continues_previous_while_an_answer_is_open() -> None:
     assert not r.writer.answer_open
     await r.answer("part one")
     assert r.writer.answer_open and r.writer.can_answer()
-    await r.answer("part two")  # the candidate went on before the reply
+    await r.answer("part two of it")  # the candidate went on before the reply
+    assert r.writer.open_answer_words == 6  # the whole open answer (the end of turn counts it)
     await r.reply("next question")
-    assert not r.writer.answer_open
+    assert not r.writer.answer_open and r.writer.open_answer_words == 0
     await r.answer("new answer")
+    assert r.writer.open_answer_words == 2
     assert [(c.text, c.continues_previous) for c in r.conversation.calls if c.kind == "answer"] == [
         ("part one", False),
-        ("part two", True),
+        ("part two of it", True),
         ("new answer", False),
     ]
 

@@ -1239,7 +1239,9 @@ async def test_a_candidate_cut_off_in_a_thinking_pause_is_not_cut_off_there_agai
     detector = h.session._detector
     assert 1.4 <= detector.patience / 16_000 <= 1.6  # that 1 s pause, and half again
     h.conversation.stream_gate.set()
-    await h.quiet(3200)  # (a thin continuation waits for the limit)
+    # Three words, but they go on with 26: not a thin answer, so it ends at the learned pause.
+    await h.quiet(1700)
+    assert [f.text for f in h.of(FinalTranscript)][-1] == "alpha bravo charlie."
     await h.play_out()
     assert saved(h, "user") == [f"{LONG_ANSWER} alpha bravo charlie."]
     # The next answer: the same thinking pause is waited out, and the answer is one turn.
