@@ -73,3 +73,36 @@ def test_the_comma_gap_is_stretched_to_the_pause(tmp_path: Path) -> None:
     assert float(np.abs(gap).max()) == 0.0  # silence right up to where speech resumes
     assert float(np.abs(x[item.resume_sample : item.resume_sample + 160]).max()) > 0.1
     assert item.speech_end_sample > item.resume_sample
+
+
+def test_an_interview_carries_what_a_cut_off_teaches_to_the_answers_after_it(
+    monkeypatch: Any,
+) -> None:
+    import bench.pauses as pauses
+
+    mids = [
+        Item("mid-sentence", "piper", (f"{n}a", f"{n}b"), p, Pcm16(b"", SR), 3 * SR, 5 * SR)
+        for n in range(3)
+        for p in pauses.PAUSES_MS
+    ]
+    finished = [_item("complete", 0, resume=5 * SR, speech_end=4 * SR) for _ in range(2)]
+    patience_seen: list[int] = []
+
+    def fake_simulate(audio: Any, *args: Any, patience: int = 0) -> Outcome:
+        # Cut at a pause 1 s long (voice end at 2 s, resumed at 3 s) unless it learned one.
+        patience_seen.append(patience)
+        if patience >= SR:
+            return Outcome(6 * SR, "settled", (), voice_end=5 * SR)
+        return Outcome(2 * SR + SR // 2, "complete", (), voice_end=2 * SR)
+
+    monkeypatch.setattr(pauses, "simulate", fake_simulate)
+    policy = pauses.Policy("default", semantic=True, silence_ms=3000)
+    result = pauses.interviews([*mids, *finished], None, None, policy)  # type: ignore[arg-type]
+    assert result["interviews"] == len(pauses.PAUSES_MS)
+    mid_rows = [r for r in result["rows"] if r["kind"] == "mid-sentence"]
+    assert len(mid_rows) == len(mids)  # each thinking pause in exactly one interview
+    # One cut-off per interview; it teaches 1.5 s, and the same pause is not cut again.
+    assert result["with_a_cut_off"] == len(pauses.PAUSES_MS)
+    assert result["cut_offs_after_the_first"] == 0
+    assert max(patience_seen) == 3 * SR // 2
+    assert result["cut_off_rate"] == 1 / 3
