@@ -41,12 +41,12 @@ format: setup
 demo: setup ## Against a running server: a 3-question typed interview, then the feedback JSON
 	$(BIN)/python -m server.demo
 
-bench: setup system-deps ## Benchmarks, both LLM profiles (each change on and off side by side: the end of turn, the composed acknowledgement, the phrase cache), the pause set, speculative decoding plain vs drafted (a slice): tables on stdout, JSON in var/bench/ (docs/benchmarks.md; ~50 min)
+bench: setup system-deps ## Benchmarks, both LLM profiles (each change on and off side by side: the end of turn, the composed acknowledgement, the phrase cache), the pause set, speculative decoding plain vs drafted (a slice): tables on stdout, JSON in var/bench/ (docs/benchmarks.md; ~70 min)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.pauses
 	$(BIN)/python -m bench.speculative --rounds 2 --turns 3 --temperatures 0.7
 
-bench-pauses: setup system-deps ## The end of turn on the pause set: cut-off rate and endpoint delay, fixed timeouts vs Smart Turn, with and without the words, the question and the unsure-pause rule; two held-out groups (~14 min)
+bench-pauses: setup system-deps ## The end of turn on the pause set: cut-off rate and endpoint delay, fixed timeouts vs Smart Turn, with and without the words, the question, the unsure-pause rule and the thin-answer bar; three held-out groups; then whole interviews, learning from each cut-off (~34 min)
 	$(BIN)/python -m bench.pauses
 
 bench-quick: setup ## Benchmark smoke test: fast profile, 2 spoken turns, 1 and 2 clients
