@@ -597,45 +597,32 @@ def format_table(results: dict[str, Any]) -> str:
             f"| {s['model_calls']}, {_ms(s['model_ms_p50'])} "
             f"| {s['discarded_reply_s_per_answer']:.2f} s |"
         )
-    lines += [
-        "",
-        "Held out (answers written after the short-answer rule; long whole clauses before a "
-        "thinking pause, short finished answers):",
-        "",
-        "| policy | cut-off rate (mid-sentence) | finished answers cut "
-        "| endpoint delay p50 / p95 (ms) | to a closed question, p50 | to an open one, p50 |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += _group_lines(results, "held_out", 1, _by_question)
-    lines += [
-        "",
-        "Held out from the unsure-pause rule (answers of two sentences: a thinking pause in the "
-        "second, and finished ones):",
-        "",
-        "| policy | cut-off rate (mid-sentence) | finished answers cut "
-        "| endpoint delay p50 / p95 (ms) | finished answers ending at the 3 s limit |",
-        "|---|---|---|---|---|",
-    ]
-    lines += _group_lines(results, "two_sentences", 2, _at_limit)
-    lines += [
-        "",
-        "Held out from the thin-answer rule (thinking pauses after 7 to 35 words; finished "
-        "answers of 13 to 26 words):",
-        "",
-        "| policy | cut-off rate (mid-sentence) | finished answers cut "
-        "| endpoint delay p50 / p95 (ms) | to a closed question, p50 | to an open one, p50 |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += _group_lines(results, "later_pauses", 3, _by_question)
-    lines += [
-        "",
-        "Every group together (the tuned set and the three held out):",
-        "",
-        "| policy | cut-off rate (mid-sentence) | finished answers cut "
-        "| endpoint delay p50 / p95 (ms) |",
-        "|---|---|---|---|",
-    ]
-    lines += _group_lines(results, "every_group", None, lambda finished: [])
+    closed_open = ["to a closed question, p50", "to an open one, p50"]
+    for title, extra, key, group, more in (
+        (
+            "Held out (answers written after the short-answer rule; long whole clauses before "
+            "a thinking pause, short finished answers):",
+            closed_open, "held_out", 1, _by_question,
+        ),
+        (
+            "Held out from the unsure-pause rule (answers of two sentences: a thinking pause in "
+            "the second, and finished ones):",
+            ["finished answers ending at the 3 s limit"], "two_sentences", 2, _at_limit,
+        ),
+        (
+            "Held out from the thin-answer rule (thinking pauses after 7 to 35 words; finished "
+            "answers of 13 to 26 words):",
+            closed_open, "later_pauses", 3, _by_question,
+        ),
+        (
+            "Every group together (the tuned set and the three held out):",
+            [], "every_group", None, lambda finished: [],
+        ),
+    ):  # fmt: skip
+        columns = ["policy", "cut-off rate (mid-sentence)", "finished answers cut",
+                   "endpoint delay p50 / p95 (ms)", *extra]  # fmt: skip
+        lines += ["", title, "", f"| {' | '.join(columns)} |", "|---" * len(columns) + "|"]
+        lines += _group_lines(results, key, group, more)
     lines += _interview_lines(results)
     lines += ["", "Cut-off rate by pause length, and per voice:", ""]
     header = " | ".join(f"{p} ms" for p in PAUSES_MS)

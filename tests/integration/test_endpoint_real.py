@@ -62,54 +62,60 @@ def test_a_finished_answer_ends_at_its_pause_and_a_thinking_pause_is_waited_out(
     assert outcome.end_sample is not None and outcome.end_sample > thinking.speech_end_sample
 
 
-def test_a_whole_first_clause_waits_when_the_question_was_open(
-    turn_engines: tuple[object, object, object], tmp_path: Path
-) -> None:
-    # "We ran everything on Kubernetes in AWS," is a sentence by its words and its intonation:
-    # Smart Turn and the words hear it finished. Asked an open question, it is waited out.
-    vad, turn_model, stt = turn_engines
-    thinking = render_item(
-        Renderer(tmp_path),
-        PIPER,
-        "mid-sentence",
-        ("We ran everything on Kubernetes in AWS,", "and I set up Prometheus alerts for checkout."),
-        2000,
-    )
-    asked = "How did you run the checkout service?"
-    plain = simulate(thinking.audio, vad, turn_model, SEMANTIC, stt=stt, question=asked)  # type: ignore[arg-type]
-    assert plain.end_sample is not None and plain.end_sample < thinking.resume_sample  # cut
-    with_question = dataclasses.replace(SEMANTIC, question=True)
-    waited = simulate(thinking.audio, vad, turn_model, with_question, stt=stt, question=asked)  # type: ignore[arg-type]
-    assert waited.end_sample is not None and waited.end_sample > thinking.speech_end_sample
-    closed = "How many years of Python do you have?"  # a short answer to a closed one ends
-    short = render_item(Renderer(tmp_path), PIPER, "complete", ("About six years.",), 0)
-    ended = simulate(short.audio, vad, turn_model, with_question, stt=stt, question=closed)  # type: ignore[arg-type]
-    assert ended.reason == "complete"
+DEFAULT = dataclasses.replace(SEMANTIC, question=True, unsure=True)
 
 
-def test_a_thin_answer_to_an_open_question_is_waited_out_where_the_old_bar_cut_it(
-    turn_engines: tuple[object, object, object], tmp_path: Path
-) -> None:
-    # Twelve words, a whole sentence: Smart Turn hears it finished (p 0.79 on the pause set),
-    # and with the 10-word bar the turn ended in the candidate's thinking pause.
-    vad, turn_model, stt = turn_engines
-    thinking = render_item(
-        Renderer(tmp_path),
-        PIPER,
-        "mid-sentence",
+@pytest.mark.parametrize(
+    ("parts", "pause_ms", "asked", "weaker"),
+    [
+        # A whole sentence by its words and its intonation: Smart Turn and the words hear it
+        # finished, and without the question the turn ended in the thinking pause.
         (
-            "The primary database ran out of disk space on a Friday evening,",
-            "so we failed over to the replica.",
+            (
+                "We ran everything on Kubernetes in AWS,",
+                "and I set up Prometheus alerts for checkout.",
+            ),
+            2000,
+            "How did you run the checkout service?",
+            SEMANTIC,
         ),
-        1500,
-    )
-    asked = "Describe an outage you handled."
-    default = dataclasses.replace(SEMANTIC, question=True, unsure=True)
-    old_bar = dataclasses.replace(default, open_answer_words=BEFORE_THIN_ANSWERS)
-    cut = simulate(thinking.audio, vad, turn_model, old_bar, stt=stt, question=asked)  # type: ignore[arg-type]
+        # Twelve words (Smart Turn p 0.79 on the pause set): cut with the 10-word bar.
+        (
+            (
+                "The primary database ran out of disk space on a Friday evening,",
+                "so we failed over to the replica.",
+            ),
+            1500,
+            "Describe an outage you handled.",
+            dataclasses.replace(DEFAULT, open_answer_words=BEFORE_THIN_ANSWERS),
+        ),
+    ],
+    ids=["short", "thin"],
+)
+def test_a_whole_first_clause_asked_an_open_question_is_waited_out(
+    turn_engines: tuple[object, object, object],
+    tmp_path: Path,
+    parts: tuple[str, str],
+    pause_ms: int,
+    asked: str,
+    weaker: Policy,
+) -> None:
+    vad, turn_model, stt = turn_engines
+    thinking = render_item(Renderer(tmp_path), PIPER, "mid-sentence", parts, pause_ms)
+    cut = simulate(thinking.audio, vad, turn_model, weaker, stt=stt, question=asked)  # type: ignore[arg-type]
     assert cut.end_sample is not None and cut.end_sample < thinking.resume_sample
-    waited = simulate(thinking.audio, vad, turn_model, default, stt=stt, question=asked)  # type: ignore[arg-type]
+    waited = simulate(thinking.audio, vad, turn_model, DEFAULT, stt=stt, question=asked)  # type: ignore[arg-type]
     assert waited.end_sample is not None and waited.end_sample > thinking.speech_end_sample
+
+
+def test_a_short_answer_to_a_closed_question_ends_at_its_pause(
+    turn_engines: tuple[object, object, object], tmp_path: Path
+) -> None:
+    vad, turn_model, stt = turn_engines
+    short = render_item(Renderer(tmp_path), PIPER, "complete", ("About six years.",), 0)
+    closed = "How many years of Python do you have?"
+    ended = simulate(short.audio, vad, turn_model, DEFAULT, stt=stt, question=closed)  # type: ignore[arg-type]
+    assert ended.reason == "complete"
 
 
 def test_a_candidate_cut_off_once_is_not_cut_off_at_the_next_such_pause(
@@ -120,9 +126,7 @@ def test_a_candidate_cut_off_once_is_not_cut_off_at_the_next_such_pause(
     # went on after 1.5 s) keeps the second answer whole.
     vad, turn_model, stt = turn_engines
     renderer = Renderer(tmp_path)
-    policy = dataclasses.replace(
-        SEMANTIC, question=True, unsure=True, open_answer_words=BEFORE_THIN_ANSWERS
-    )
+    policy = dataclasses.replace(DEFAULT, open_answer_words=BEFORE_THIN_ANSWERS)
     first, second = (
         render_item(renderer, PIPER, "mid-sentence", parts, 1500)
         for parts in (
