@@ -147,6 +147,20 @@ def repeated_run(text: str, min_words: int = REPEATED_RUN_WORDS) -> bool:
     return False
 
 
+RESTART_RUN_WORDS = 6
+"""A run of this many words heard twice in one pass, anywhere in it, is Whisper starting over."""
+
+
+def restarted(text: str, min_words: int = RESTART_RUN_WORDS) -> bool:
+    """Whether a run of ``min_words`` words occurs twice in ``text``: a short-window pass that
+    read a phrase and then started it again ("…for two years. I was the tech lead for the
+    payments team"), on a thinking pause in 20 dB noise in the pause set. A speaker rarely
+    says six words twice within one phrase, and a pass that looks like it is only redone."""
+    words = normalize_words(text).split()
+    runs = [tuple(words[i : i + min_words]) for i in range(len(words) - min_words + 1)]
+    return len(set(runs)) < len(runs)
+
+
 def filter_hallucinations(
     segments: list[TranscriptSegment], *, voiced_ms: float
 ) -> tuple[list[TranscriptSegment], list[TranscriptSegment]]:
@@ -414,6 +428,7 @@ class WhisperSTT:
             or compression_ratio > 2.4
             or (bool(tokens) and avg_logprob < LOG_PROB_THRESHOLD)
             or repeated_run(text)
+            or restarted(text)
         )
         if suspicious and not draft:
             logger.info(

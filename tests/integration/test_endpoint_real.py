@@ -108,6 +108,29 @@ def test_a_whole_first_clause_asked_an_open_question_is_waited_out(
     assert waited.end_sample is not None and waited.end_sample > thinking.speech_end_sample
 
 
+def test_a_whisper_restart_does_not_make_a_thin_answer_look_long(
+    turn_engines: tuple[object, object, object], tmp_path: Path
+) -> None:
+    # In 20 dB noise tiny.en's short-window pass read this 16-word clause, then started it
+    # again: 27 words, not thin, and the turn ended in the thinking pause. Such a pass is now
+    # redone on the standard path (``stt.restarted``), which reads it once.
+    vad, turn_model, stt = turn_engines
+    noisy = next(r for r in RENDERINGS if r.name == "piper-slow-noisy")
+    thinking = render_item(
+        Renderer(tmp_path),
+        noisy,
+        "mid-sentence",
+        (
+            "I was the tech lead for the payments team at my last company for two years,",
+            "and before that I worked on fraud detection.",
+        ),
+        1000,
+    )
+    asked = "Tell me about your last role."
+    waited = simulate(thinking.audio, vad, turn_model, DEFAULT, stt=stt, question=asked)  # type: ignore[arg-type]
+    assert waited.end_sample is not None and waited.end_sample > thinking.speech_end_sample
+
+
 def test_a_short_answer_to_a_closed_question_ends_at_its_pause(
     turn_engines: tuple[object, object, object], tmp_path: Path
 ) -> None:

@@ -137,6 +137,20 @@ def test_a_run_of_words_said_twice_in_a_row_is_a_loop() -> None:
     assert not repeated_run("I think, I think we should, we should ship it.")  # short stutters
 
 
+def test_a_pass_that_starts_a_phrase_over_is_a_loop() -> None:
+    from server.voice.stt import repeated_run, restarted
+
+    # What tiny.en's short-window pass wrote at a thinking pause in 20 dB noise (the pause
+    # set); the standard path read the same audio once.
+    text = (
+        "I was the tech lead for the payments team at my last company for two years. "
+        "I was the tech lead for the payments team"
+    )
+    assert restarted(text) and not repeated_run(text)  # not back to back: only this sees it
+    assert not restarted("I was the tech lead for the payments team at my last company.")
+    assert not restarted("We tested it, we tested it again, and then we shipped it.")
+
+
 def test_the_filler_seed_comes_before_the_answer_so_far() -> None:
     assert compose_prompt("We had a queue.", filler_seed="Um, uh,") == "Um, uh, We had a queue."
     assert compose_prompt(None, filler_seed="Um, uh,") == "Um, uh,"
