@@ -86,7 +86,9 @@ class EndOfTurnJudge:
 
         When the model is unsure (``unsure_threshold`` up to ``threshold``) and the words say
         the answer is over (``settled``), the turn is not ended now but set to end at a
-        shorter silence than the pause limit (``Turn.settle_at``)."""
+        shorter silence than the pause limit (``Turn.settle_at``). So is a finished one, once
+        the candidate has been cut off before and their pause has not passed yet
+        (``TurnDetector.judged_over``)."""
         turn = hearing.turn
         if judge.end - turn.committed_until >= self._min_commit:
             # A phrase long enough to transcribe on its own (the commit rule's length) starts

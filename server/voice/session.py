@@ -368,30 +368,44 @@ class VoiceSession:
         elif reply.phase == "finalizing":
             if reply.turn is not None and reply.turn.mode == "vad":
                 # The candidate goes on after a long pause: same turn, nothing was stored yet.
-                self._learn_pause(reply, onset)
+                went_on = self._went_on(reply, onset)
                 await self._resume_turn(reply, mode="vad")
+                reply.turn.went_on = went_on
             # (after ptt_up the key decides: speech alone does not reopen the turn)
         elif reply.phase == "generating" and not reply.audio_started:
             if self._writer.answer_open:  # nothing heard yet: drop the draft reply, hear them out
-                self._learn_pause(reply, onset)
+                went_on = self._went_on(reply, onset)
                 await self._interrupt_for_candidate(reply, now)
-                await self._begin_turn(onset.start_sample, now, mode="vad")
+                await self._begin_turn(onset.start_sample, now, mode="vad", went_on=went_on)
             # else: the first question (or a repeat) is coming; there is no answer to continue
         elif reply.phase != "done":  # saving, speaking (strong evidence only), saving_reply
-            if await self._interrupt_for_candidate(reply, now, spoke_at=onset.spoke_at):
-                self._learn_pause(reply, onset)
-            await self._begin_turn(onset.start_sample, now, mode="vad")
+            went_on = self._went_on(reply, onset)
+            if not await self._interrupt_for_candidate(reply, now, spoke_at=onset.spoke_at):
+                went_on = None  # they heard a question: this is an answer to it
+            await self._begin_turn(onset.start_sample, now, mode="vad", went_on=went_on)
 
-    def _learn_pause(self, reply: Reply, onset: Onset) -> None:
-        """The candidate goes on with the answer ``reply`` answers, after a pause at which
-        its turn ended early (judged over, or settled): they were cut off. From now on an
-        early end waits for that pause and half as long again (``TurnDetector.patience``)."""
+    @staticmethod
+    def _went_on(reply: Reply, onset: Onset) -> tuple[int, int] | None:
+        """If the candidate's speech goes on with the answer ``reply`` answers, after a pause
+        at which its turn ended early (judged over, or settled): (that pause, where the
+        speech starts). Learned from once the words are kept (``_learn_pause``)."""
         turn = reply.turn
         if turn is None or turn.mode != "vad" or turn.early_end is None:
+            return None
+        return onset.speech_sample - turn.early_end, onset.speech_sample
+
+    def _learn_pause(self, turn: Turn) -> None:
+        """The turn went on after an early end (``Turn.went_on``) with words of its own: the
+        candidate was cut off. From now on an early end waits for that pause and half as long
+        again (``TurnDetector.patience``)."""
+        if turn.went_on is None:
             return
-        pause = onset.speech_sample - turn.early_end
+        pause, since = turn.went_on
+        voiced = turn.voiced_samples(since, turn.end_sample, self._config.speech_threshold)
+        if voiced < samples(self._config.min_answer_voiced_ms):
+            return  # a cough or a click, not the answer going on
         before = self._detector.patience
-        patience = self._detector.learn_pause(pause, samples(self._silence_ms))
+        patience = self._detector.learn_pause(pause, samples(self._turn_silence_ms(turn)))
         if patience != before:
             self._log.info(
                 "turn %d: the candidate went on after a %d ms pause; early ends now wait %d ms",
@@ -400,13 +414,19 @@ class VoiceSession:
                 patience * 1000 // INPUT_SAMPLE_RATE_HZ,
             )
 
+    def _turn_silence_ms(self, turn: Turn) -> int:
+        """The pause that ends this turn: the candidate's limit, or longer after "give me a
+        moment"."""
+        if turn.number == self._patient_turn:
+            return max(PATIENT_SILENCE_MS, self._silence_ms)
+        return self._silence_ms
+
     async def _advance_turn(self, hearing: TurnTranscriber, window: VadWindow, now: float) -> None:
         turn = hearing.turn
-        patient = turn.number == self._patient_turn  # after "give me a moment"
         for decision in self._detector.advance(
             turn,
             window,
-            silence_ms=max(PATIENT_SILENCE_MS, self._silence_ms) if patient else self._silence_ms,
+            silence_ms=self._turn_silence_ms(turn),
             transcriber_idle=hearing.idle,
             semantic=self._endpoint is not None,
         ):
@@ -436,9 +456,17 @@ class VoiceSession:
         if finished and self._hearing is hearing and self._stage is Stage.LIVE:
             await self._end_turn(hearing, self._clock(), early=True)
 
-    async def _begin_turn(self, start_sample: int, now: float, *, mode: Mode) -> None:
+    async def _begin_turn(
+        self,
+        start_sample: int,
+        now: float,
+        *,
+        mode: Mode,
+        went_on: tuple[int, int] | None = None,
+    ) -> None:
         self._turn_counter += 1
         turn = self._detector.start_turn(self._turn_counter, start_sample, now, mode=mode)
+        turn.went_on = went_on
         if self._patient_next:
             self._patient_next, self._patient_turn = False, turn.number
         self._hearing = TurnTranscriber(
@@ -465,6 +493,7 @@ class VoiceSession:
         await self._cancel_reply(reply)
         hearing.turn.phase = TurnPhase.HEARING
         hearing.turn.mode = mode
+        hearing.turn.early_end = None
         self._hearing = hearing
         self._log.info(
             "turn %d resumes: the candidate went on before the reply", hearing.turn.number
@@ -567,6 +596,7 @@ class VoiceSession:
                 await self._set_state("listening")
             await self._controls.command(command, self._clock(), heard=text)
             return
+        self._learn_pause(turn)
         await self._submit_answer(
             reply,
             text,
@@ -779,6 +809,8 @@ class VoiceSession:
         # continue that answer. (With no answer open, e.g. the opening, there is none to
         # continue: what was heard is the question.)
         kept = not reply.persist or not self._writer.answer_open or asks_something(heard)
+        if kept:
+            self._writer.open_answer_words = 0  # what they say now answers what they heard
         if reply.playing:
             reply.flushed = True
             await self._emit(FlushPlayback(message=reply.message, kept=kept))

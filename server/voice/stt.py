@@ -155,7 +155,8 @@ def restarted(text: str, min_words: int = RESTART_RUN_WORDS) -> bool:
     """Whether a run of ``min_words`` words occurs twice in ``text``: a short-window pass that
     read a phrase and then started it again ("…for two years. I was the tech lead for the
     payments team"), on a thinking pause in 20 dB noise in the pause set. A speaker rarely
-    says six words twice within one phrase, and a pass that looks like it is only redone."""
+    says six words twice within one phrase, and a false alarm only costs a redo on the
+    standard path."""
     words = normalize_words(text).split()
     runs = [tuple(words[i : i + min_words]) for i in range(len(words) - min_words + 1)]
     return len(set(runs)) < len(runs)

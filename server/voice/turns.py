@@ -63,6 +63,10 @@ class Turn:
     early_end: int | None = None
     """The voice end of the pause at which the turn ended before the pause limit (judged
     over, or settled); None if the limit or a key ended it, or it is still being heard."""
+    went_on: tuple[int, int] | None = None
+    """(pause, sample): this turn goes on with an answer whose turn ended early, from
+    ``sample``, after a pause this long (samples): a cut-off, learned once its words are
+    kept (``TurnDetector.learn_pause``)."""
 
     @property
     def ended(self) -> bool:

@@ -1237,11 +1237,12 @@ async def test_a_candidate_cut_off_in_a_thinking_pause_is_not_cut_off_there_agai
     assert saved(h, "user") == [LONG_ANSWER]
     await h.feed(quick("alpha bravo charlie ."))  # ... but the candidate was thinking
     detector = h.session._detector
-    assert 1.4 <= detector.patience / 16_000 <= 1.6  # that 1 s pause, and half again
+    assert detector.patience == 0  # learned once their words are kept
     h.conversation.stream_gate.set()
-    # Three words, but they go on with 26: not a thin answer, so it ends at the learned pause.
-    await h.quiet(1700)
+    # Three words, but they go on with 26: not a thin answer, so it ends at a judged pause.
+    await h.quiet(1000)
     assert [f.text for f in h.of(FinalTranscript)][-1] == "alpha bravo charlie."
+    assert 1.4 <= detector.patience / 16_000 <= 1.6  # that 1 s pause, and half again
     await h.play_out()
     assert saved(h, "user") == [f"{LONG_ANSWER} alpha bravo charlie."]
     # The next answer: the same thinking pause is waited out, and the answer is one turn.
@@ -1277,4 +1278,26 @@ async def test_going_on_over_the_acknowledgement_of_an_early_end_teaches_patienc
     (flush,) = h.of(FlushPlayback)
     went_on = flush.kept is False  # only the acknowledgement was heard: the answer goes on
     assert went_on is (heard == "Great!")
+    # What they say over a question answers it: the stored answer's words no longer count.
+    assert (h.session._writer.open_answer_words > 0) is went_on
+    await h.quiet(3200)
+    assert [f.text for f in h.of(FinalTranscript)][-1] == "charlie delta"
     assert (h.session._detector.patience > 0) is went_on
+
+
+@pytest.mark.parametrize("words", [True, False], ids=["words", "a cough"])
+async def test_only_words_after_an_early_end_teach_patience(make_harness: Any, words: bool) -> None:
+    h = await make_harness(turn_model=FakeTurnModel(finished=0.9))
+    await h.start()
+    h.clear()
+    h.conversation.stream_gate = asyncio.Event()  # the reply is slow to start
+    await h.feed(quick(LONG_ANSWER))
+    await h.quiet(1000)  # judged finished at the pause: the answer is stored
+    assert saved(h, "user") == [LONG_ANSWER]
+    await h.feed(speech("charlie delta") if words else _noise(200))
+    assert h.session.state == "hearing"  # the draft reply is dropped either way
+    h.conversation.stream_gate.set()
+    await h.quiet(3200)
+    discarded = [d.reason for d in h.of(TurnDiscarded)]
+    assert discarded == ([] if words else ["no_speech"])
+    assert (h.session._detector.patience > 0) is words
