@@ -90,12 +90,12 @@ from server.voice.tts import TextToSpeech
 from server.voice.turns import (
     Cut,
     Judge,
-    Onset,
     Turn,
     TurnDetector,
     TurnEnd,
     TurnPhase,
     pauses_ms,
+    went_on_after,
 )
 from server.voice.vad import VadModel, VadWindow
 from server.voice.vocabulary import Vocabulary
@@ -368,50 +368,32 @@ class VoiceSession:
         elif reply.phase == "finalizing":
             if reply.turn is not None and reply.turn.mode == "vad":
                 # The candidate goes on after a long pause: same turn, nothing was stored yet.
-                went_on = self._went_on(reply, onset)
+                went_on = went_on_after(reply.turn, onset)
                 await self._resume_turn(reply, mode="vad")
                 reply.turn.went_on = went_on
             # (after ptt_up the key decides: speech alone does not reopen the turn)
         elif reply.phase == "generating" and not reply.audio_started:
             if self._writer.answer_open:  # nothing heard yet: drop the draft reply, hear them out
-                went_on = self._went_on(reply, onset)
+                went_on = went_on_after(reply.turn, onset)
                 await self._interrupt_for_candidate(reply, now)
                 await self._begin_turn(onset.start_sample, now, mode="vad", went_on=went_on)
             # else: the first question (or a repeat) is coming; there is no answer to continue
         elif reply.phase != "done":  # saving, speaking (strong evidence only), saving_reply
-            went_on = self._went_on(reply, onset)
+            went_on = went_on_after(reply.turn, onset)
             if not await self._interrupt_for_candidate(reply, now, spoke_at=onset.spoke_at):
                 went_on = None  # they heard a question: this is an answer to it
             await self._begin_turn(onset.start_sample, now, mode="vad", went_on=went_on)
 
-    @staticmethod
-    def _went_on(reply: Reply, onset: Onset) -> tuple[int, int] | None:
-        """If the candidate's speech goes on with the answer ``reply`` answers, after a pause
-        at which its turn ended early (judged over, or settled): (that pause, where the
-        speech starts). Learned from once the words are kept (``_learn_pause``)."""
-        turn = reply.turn
-        if turn is None or turn.mode != "vad" or turn.early_end is None:
-            return None
-        return onset.speech_sample - turn.early_end, onset.speech_sample
-
     def _learn_pause(self, turn: Turn) -> None:
-        """The turn went on after an early end (``Turn.went_on``) with words of its own: the
-        candidate was cut off. From now on an early end waits for that pause and half as long
-        again (``TurnDetector.patience``)."""
-        if turn.went_on is None:
-            return
-        pause, since = turn.went_on
-        voiced = turn.voiced_samples(since, turn.end_sample, self._config.speech_threshold)
-        if voiced < samples(self._config.min_answer_voiced_ms):
-            return  # a cough or a click, not the answer going on
-        before = self._detector.patience
-        patience = self._detector.learn_pause(pause, samples(self._turn_silence_ms(turn)))
-        if patience != before:
+        """Its words kept, a turn that went on after an early end teaches the detector this
+        candidate's pause (``TurnDetector.learn_from``)."""
+        limit = samples(self._turn_silence_ms(turn))
+        if self._detector.learn_from(turn, limit) and turn.went_on is not None:
             self._log.info(
                 "turn %d: the candidate went on after a %d ms pause; early ends now wait %d ms",
                 turn.number,
-                pause * 1000 // INPUT_SAMPLE_RATE_HZ,
-                patience * 1000 // INPUT_SAMPLE_RATE_HZ,
+                turn.went_on[0] * 1000 // INPUT_SAMPLE_RATE_HZ,
+                self._detector.patience * 1000 // INPUT_SAMPLE_RATE_HZ,
             )
 
     def _turn_silence_ms(self, turn: Turn) -> int:

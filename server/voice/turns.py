@@ -178,6 +178,14 @@ def patience_after(pause: int, limit: int, patience: int = 0) -> int:
     return max(patience, pause * 3 // 2)
 
 
+def went_on_after(turn: Turn | None, onset: Onset) -> tuple[int, int] | None:
+    """If ``onset`` goes on with ``turn``'s answer after a pause at which the turn ended early
+    (judged over, or settled): (that pause, where the speech starts), for ``Turn.went_on``."""
+    if turn is None or turn.mode != "vad" or turn.early_end is None:
+        return None
+    return onset.speech_sample - turn.early_end, onset.speech_sample
+
+
 def pauses_ms(windows: list[VadWindow], silence_threshold: float) -> list[int]:
     """Silent stretches between the first and the last voiced window of a turn, in ms."""
     pauses: list[int] = []
@@ -387,6 +395,19 @@ class TurnDetector:
         cut-off. Returns the new ``patience`` (``patience_after``)."""
         self.patience = patience_after(pause, limit, self.patience)
         return self.patience
+
+    def learn_from(self, turn: Turn, limit: int) -> bool:
+        """Learn from a turn whose words are kept, if it went on after an early end
+        (``Turn.went_on``) with speech of its own: a cough or a click after the end is not the
+        answer going on. Returns whether ``patience`` grew."""
+        if turn.went_on is None:
+            return False
+        pause, since = turn.went_on
+        voiced = turn.voiced_samples(since, turn.end_sample, self.config.speech_threshold)
+        if voiced < samples(self.config.min_answer_voiced_ms):
+            return False
+        before = self.patience
+        return self.learn_pause(pause, limit) != before
 
     def commit_until(self, turn: Turn, end: int) -> Cut | None:
         """Close the phrase at ``end`` now (the model heard a finished turn at a short pause):

@@ -579,3 +579,19 @@ def test_an_unsure_pause_settles_no_sooner_than_the_learned_patience() -> None:
     m.turn.settle_at = (m.turn.last_voice_end_sample, samples(1200))
     m.feed(level((SIL, ms(2000))))
     assert [at - m.turn.last_voice_end_sample for at, _ in m.ends] == [ms(2000) * W]
+
+
+def test_a_turn_that_went_on_teaches_only_with_speech_of_its_own() -> None:
+    m = mic(NO_PARTIALS, semantic=True, silence_ms=3000)
+    m.feed(level((SIL, 10), (TALK, 32), (SIL, 40), (TALK, 2), (SIL, 10)))  # then a 64 ms click
+    turn = m.turn
+    assert turn is not None
+    limit = samples(3000)
+    click = (10 + 32 + 40) * W
+    turn.went_on = (samples(1000), click)
+    assert not m.detector.learn_from(turn, limit) and m.detector.patience == 0
+    m.feed(level((TALK, 10), (SIL, 10)))  # 320 ms of speech: the answer goes on
+    assert m.detector.learn_from(turn, limit)
+    assert m.detector.patience == samples(1500)
+    turn.went_on = None
+    assert not m.detector.learn_from(turn, limit)  # a turn that did not go on teaches nothing
