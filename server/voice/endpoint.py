@@ -259,9 +259,10 @@ interview answer to an open question runs a minute or more, and the bench's own 
 33 to 37 words. The bar was 10 words before (``bench.pauses`` measures both)."""
 
 
-def thin_answer(text: str, words: int = OPEN_ANSWER_WORDS) -> bool:
-    """Whether the answer so far has fewer than ``words`` words."""
-    return len(text.split()) < words
+def thin_answer(text: str, question: str | None, words: int = OPEN_ANSWER_WORDS) -> bool:
+    """Whether the answer so far is too thin for ``question`` to be over: fewer than
+    ``words`` words, and the question open."""
+    return len(text.split()) < words and invites_a_long_answer(question)
 
 
 def settled(
@@ -279,7 +280,7 @@ def settled(
     """
     if not text or sounds_unfinished(text):
         return False
-    if thin_answer(text, open_answer_words) and invites_a_long_answer(question):
+    if thin_answer(text, question, open_answer_words):
         return False
     return len(split_sentences(text)) >= 2
 
@@ -338,4 +339,4 @@ def finished(
         return True
     if sounds_unfinished(text):
         return False
-    return not (thin_answer(text, open_answer_words) and invites_a_long_answer(question))
+    return not thin_answer(text, question, open_answer_words)

@@ -66,7 +66,7 @@ class Turn:
     went_on: tuple[int, int] | None = None
     """(pause, sample): this turn goes on with an answer whose turn ended early, from
     ``sample``, after a pause this long (samples): a cut-off, learned once its words are
-    kept (``TurnDetector.learn_pause``)."""
+    kept (``TurnDetector.learn_from``)."""
 
     @property
     def ended(self) -> bool:
